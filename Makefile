@@ -1,0 +1,26 @@
+# Everything a developer, CI or a user needs; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup:  ## install the stack (Odoo 19, venv, PostgreSQL cluster); idempotent
+	@bash scripts/setup.sh
+
+run: setup  ## serve the demo shop on http://localhost:$${HTTP_PORT:-8069} (admin / admin)
+	@bash scripts/run.sh
+
+test: setup  ## Odoo's runner for the addon, then the out-of-process tests
+	@bash scripts/test.sh
+
+lint: setup  ## ruff + pylint-odoo
+	@bash scripts/lint.sh
+
+i18n: setup  ## re-export crm_retail.pot and merge it into vi.po
+	@bash scripts/i18n.sh
+
+clean:  ## stop and drop the local cluster and databases (downloads stay cached)
+	@bash scripts/clean.sh
+
+.PHONY: help setup run test lint i18n clean

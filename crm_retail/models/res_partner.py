@@ -1,0 +1,311 @@
+import re
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
+from odoo.tools.sql import column_exists, create_column
+
+CUSTOMER_CODE_SEQUENCE = "crm_retail.customer_code"
+# What a phone may be written with: digits and the usual separators, an optional leading +.
+PHONE_ALLOWED = re.compile(r"^\+?[\d\s().\-/]+$")
+PHONE_MIN_DIGITS = 8
+PHONE_MAX_DIGITS = 15  # the E.164 maximum
+# A search term that is mostly digits is taken as a phone number.
+PHONE_LIKE_TERM = re.compile(r"^[\d\s().+\-/]{6,}$")
+# Posted sales documents that make the purchase statistics.
+SALE_MOVE_TYPES = ("out_invoice", "out_refund")
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Odoo's own E.164 form of the phone (phone_validation), indexed for the phone search.
+    phone_sanitized = fields.Char(index="btree_not_null")
+    # The customer code (mã khách hàng) is Odoo's own reference field.
+    ref = fields.Char(string="Customer Code", tracking=True, copy=False)
+    gender = fields.Selection(
+        [("male", "Male"), ("female", "Female"), ("other", "Other")],
+        tracking=True,
+    )
+    birthday = fields.Date(tracking=True)
+    birthday_month = fields.Selection(
+        [(str(month), name) for month, name in enumerate(
+            ["January", "February", "March", "April", "May", "June", "July",
+             "August", "September", "October", "November", "December"], start=1)],
+        compute="_compute_birthday_month",
+        store=True,
+    )
+    retail_invoice_ids = fields.One2many(
+        "account.move",
+        "commercial_partner_id",
+        string="Customer Invoices",
+        domain=[("move_type", "in", SALE_MOVE_TYPES), ("state", "=", "posted")],
+        readonly=True,
+    )
+    retail_total_sales = fields.Monetary(
+        string="Total Sales",
+        compute="_compute_retail_stats",
+        store=True,
+        help="Posted customer invoices minus credit notes, in company currency.",
+    )
+    retail_purchase_count = fields.Integer(
+        string="Purchases",
+        compute="_compute_retail_stats",
+        store=True,
+        help="Number of posted customer invoices.",
+    )
+    retail_last_purchase_date = fields.Date(
+        string="Last Purchase",
+        compute="_compute_retail_stats",
+        store=True,
+        help="Date of the most recent posted customer invoice.",
+    )
+    retail_same_phone_partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer with the same phone",
+        compute="_compute_retail_duplicates",
+    )
+    retail_same_email_partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer with the same email",
+        compute="_compute_retail_duplicates",
+    )
+
+    # ------------------------------------------------------------------
+    # Install on a database with history: fill the statistics in one SQL
+    # ------------------------------------------------------------------
+
+    def _auto_init(self):
+        cr = self.env.cr
+        if not column_exists(cr, "res_partner", "retail_total_sales"):
+            create_column(cr, "res_partner", "retail_total_sales", "numeric")
+            create_column(cr, "res_partner", "retail_purchase_count", "int4")
+            create_column(cr, "res_partner", "retail_last_purchase_date", "date")
+            cr.execute(SQL(
+                """
+                UPDATE res_partner p
+                   SET retail_total_sales = s.total,
+                       retail_purchase_count = s.purchases,
+                       retail_last_purchase_date = s.last_date
+                  FROM (%s) s
+                 WHERE s.partner_id = p.id
+                """,
+                self._retail_stats_query(),
+            ))
+            cr.execute(SQL(
+                """
+                UPDATE res_partner
+                   SET retail_total_sales = 0, retail_purchase_count = 0
+                 WHERE retail_purchase_count IS NULL
+                """
+            ))
+        return super()._auto_init()
+
+    @api.model
+    def _retail_stats_query(self, partner_ids=None):
+        """Per commercial partner: total, number and last date of posted sales."""
+        return SQL(
+            """
+            SELECT commercial_partner_id AS partner_id,
+                   SUM(amount_total_signed) AS total,
+                   COUNT(*) FILTER (WHERE move_type = 'out_invoice') AS purchases,
+                   MAX(invoice_date) FILTER (WHERE move_type = 'out_invoice') AS last_date
+              FROM account_move
+             WHERE state = 'posted' AND move_type IN %s %s
+             GROUP BY commercial_partner_id
+            """,
+            SALE_MOVE_TYPES,
+            SQL("AND commercial_partner_id IN %s", tuple(partner_ids))
+            if partner_ids is not None else SQL(),
+        )
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+
+    @api.depends("birthday")
+    def _compute_birthday_month(self):
+        for partner in self:
+            partner.birthday_month = str(partner.birthday.month) if partner.birthday else False
+
+    @api.depends("retail_invoice_ids.state")
+    def _compute_retail_stats(self):
+        """One aggregate query for the whole batch, whatever its size."""
+        stats = {}
+        partner_ids = [pid for pid in self.ids if pid]
+        if partner_ids:
+            self.env["account.move"].flush_model(
+                ["state", "move_type", "amount_total_signed", "invoice_date",
+                 "commercial_partner_id"]
+            )
+            self.env.cr.execute(self._retail_stats_query(partner_ids))
+            stats = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        for partner in self:
+            total, purchases, last_date = stats.get(partner.id, (0.0, 0, False))
+            partner.retail_total_sales = total
+            partner.retail_purchase_count = purchases
+            partner.retail_last_purchase_date = last_date
+
+    @api.depends("phone", "email", "company_id", "country_id")
+    def _compute_retail_duplicates(self):
+        """Warn, never block: another customer of the same company has this phone or email."""
+        Partner = self.with_context(active_test=False).sudo()
+        for partner in self:
+            same_phone = same_email = Partner
+            if not partner.parent_id:
+                domain = Domain("parent_id", "=", False) & Domain(
+                    "company_id", "in", [False, partner.company_id.id]
+                )
+                if partner._origin.id:
+                    domain &= Domain("id", "!=", partner._origin.id)
+                sanitized = partner.phone and partner._phone_format(fname="phone")
+                if sanitized:
+                    same_phone = Partner.search(
+                        domain & Domain("phone_sanitized", "=", sanitized), limit=1
+                    )
+                if partner.email_normalized:
+                    same_email = Partner.search(
+                        domain & Domain("email_normalized", "=", partner.email_normalized),
+                        limit=1,
+                    )
+            partner.retail_same_phone_partner_id = same_phone
+            partner.retail_same_email_partner_id = same_email
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+
+    @api.constrains("birthday")
+    def _check_birthday(self):
+        today = fields.Date.context_today(self)
+        for partner in self:
+            if partner.birthday and partner.birthday > today:
+                raise ValidationError(_(
+                    "The birthday of %(customer)s (%(birthday)s) is in the future.",
+                    customer=partner.display_name,
+                    birthday=partner.birthday,
+                ))
+
+    @api.constrains("phone")
+    def _check_phone(self):
+        for partner in self:
+            phone = (partner.phone or "").strip()
+            if not phone:
+                continue
+            digits = sum(char.isdigit() for char in phone)
+            if (
+                not PHONE_ALLOWED.match(phone)
+                or not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS
+            ):
+                raise ValidationError(_(
+                    "The phone number “%(phone)s” of %(customer)s is not valid: use "
+                    "%(min)s to %(max)s digits, with spaces, dots, dashes or brackets "
+                    "and an optional leading +.",
+                    phone=phone,
+                    customer=partner.display_name,
+                    min=PHONE_MIN_DIGITS,
+                    max=PHONE_MAX_DIGITS,
+                ))
+
+    @api.constrains("ref", "company_id")
+    def _check_ref_unique(self):
+        """Codes are unique per company; checked on new values only, so a database
+        whose partners already share references still installs."""
+        partners = self.filtered("ref")
+        if not partners:
+            return
+        holders = self.with_context(active_test=False).sudo()._read_group(
+            [("ref", "in", partners.mapped("ref"))],
+            groupby=["ref", "company_id"],
+            aggregates=["id:recordset"],
+        )
+        holders_by_key = {(ref, company.id): records for ref, company, records in holders}
+        for partner in partners:
+            others = holders_by_key.get((partner.ref, partner.company_id.id), self.browse())
+            others -= partner
+            if others:
+                raise ValidationError(_(
+                    "The customer code %(code)s is already used by %(customer)s.",
+                    code=partner.ref,
+                    customer=others[0].display_name,
+                ))
+
+    # ------------------------------------------------------------------
+    # CRUD: automatic customer code
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("ref"):
+                vals["ref"] = vals["ref"].strip()
+        partners = super().create(vals_list)
+        if not self.env.context.get("crm_retail_no_customer_code"):
+            partners.filtered(lambda p: not p.ref and not p.parent_id)._assign_customer_code()
+        return partners
+
+    def write(self, vals):
+        if vals.get("ref"):
+            vals["ref"] = vals["ref"].strip()
+        return super().write(vals)
+
+    def _assign_customer_code(self):
+        """Give each partner the next free code of the sequence, in one query per batch."""
+        if not self:
+            return
+        sequence = self.env["ir.sequence"].sudo().search(
+            [("code", "=", CUSTOMER_CODE_SEQUENCE),
+             ("company_id", "in", [self.env.company.id, False])],
+            order="company_id",
+            limit=1,
+        )
+        if not sequence:
+            return
+        codes = []
+        while len(codes) < len(self):
+            codes += sequence._retail_next_codes(len(self) - len(codes))
+            # Skip codes someone typed by hand before the sequence reached them.
+            taken = set(
+                self.with_context(active_test=False).sudo()
+                .search([("ref", "in", codes)]).mapped("ref")
+            )
+            codes = [code for code in codes if code not in taken]
+        partners_by_code = defaultdict(lambda: self.browse())
+        for partner, code in zip(self, codes, strict=False):
+            partners_by_code[code] |= partner
+        for code, partner in partners_by_code.items():
+            partner.ref = code
+
+    # ------------------------------------------------------------------
+    # Search: a phone number in any format finds the customer
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _retail_phone_domain(self, term):
+        """Domain on Odoo's sanitized phone for a term typed in any local or
+        international format; None when the term is not a phone number."""
+        if not isinstance(term, str) or not PHONE_LIKE_TERM.match(term.strip()):
+            return None
+        sanitized = self._phone_format(number=term.strip())
+        if not sanitized:
+            return None
+        return Domain("phone_sanitized", "=", sanitized)
+
+    def _search_phone_mobile_search(self, operator, value):
+        domain = super()._search_phone_mobile_search(operator, value)
+        if operator in ("like", "ilike", "=", "=like", "=ilike"):
+            phone_domain = self._retail_phone_domain(value)
+            if phone_domain is not None:
+                domain = Domain(domain) | phone_domain
+        return domain
+
+    @api.model
+    def _search_display_name(self, operator, value):
+        domain = super()._search_display_name(operator, value)
+        if operator in ("like", "ilike", "=", "=like", "=ilike"):
+            phone_domain = self._retail_phone_domain(value)
+            if phone_domain is not None:
+                domain = Domain(domain) | phone_domain
+        return domain
