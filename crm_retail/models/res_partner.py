@@ -54,7 +54,7 @@ class ResPartner(models.Model):
         string="Purchases",
         compute="_compute_retail_stats",
         store=True,
-        help="Number of posted customer invoices.",
+        help="Number of posted customer invoices, not counting those fully reversed.",
     )
     retail_last_purchase_date = fields.Date(
         string="Last Purchase",
@@ -110,14 +110,16 @@ class ResPartner(models.Model):
             """
             SELECT commercial_partner_id AS partner_id,
                    SUM(amount_total_signed) AS total,
-                   COUNT(*) FILTER (WHERE move_type = 'out_invoice') AS purchases,
-                   MAX(invoice_date) FILTER (WHERE move_type = 'out_invoice') AS last_date
+                   COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
+                   MAX(invoice_date) FILTER (WHERE %(purchase)s) AS last_date
               FROM account_move
-             WHERE state = 'posted' AND move_type IN %s %s
+             WHERE state = 'posted' AND move_type IN %(move_types)s %(partner_filter)s
              GROUP BY commercial_partner_id
             """,
-            SALE_MOVE_TYPES,
-            SQL("AND commercial_partner_id IN %s", tuple(partner_ids))
+            # An invoice cancelled by a credit note is no purchase.
+            purchase=SQL("move_type = 'out_invoice' AND payment_state != 'reversed'"),
+            move_types=SALE_MOVE_TYPES,
+            partner_filter=SQL("AND commercial_partner_id IN %s", tuple(partner_ids))
             if partner_ids is not None else SQL(),
         )
 
@@ -130,15 +132,15 @@ class ResPartner(models.Model):
         for partner in self:
             partner.birthday_month = str(partner.birthday.month) if partner.birthday else False
 
-    @api.depends("retail_invoice_ids.state")
+    @api.depends("retail_invoice_ids.state", "retail_invoice_ids.payment_state")
     def _compute_retail_stats(self):
         """One aggregate query for the whole batch, whatever its size."""
         stats = {}
         partner_ids = [pid for pid in self.ids if pid]
         if partner_ids:
             self.env["account.move"].flush_model(
-                ["state", "move_type", "amount_total_signed", "invoice_date",
-                 "commercial_partner_id"]
+                ["state", "payment_state", "move_type", "amount_total_signed",
+                 "invoice_date", "commercial_partner_id"]
             )
             self.env.cr.execute(self._retail_stats_query(partner_ids))
             stats = {row[0]: row[1:] for row in self.env.cr.fetchall()}
@@ -155,9 +157,9 @@ class ResPartner(models.Model):
         for partner in self:
             same_phone = same_email = Partner
             if not partner.parent_id:
-                domain = Domain("parent_id", "=", False) & Domain(
-                    "company_id", "in", [False, partner.company_id.id]
-                )
+                domain = Domain("parent_id", "=", False)
+                if partner.company_id:
+                    domain &= Domain("company_id", "in", [False, partner.company_id.id])
                 if partner._origin.id:
                     domain &= Domain("id", "!=", partner._origin.id)
                 sanitized = partner.phone and partner._phone_format(fname="phone")

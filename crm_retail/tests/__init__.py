@@ -1,0 +1,2 @@
+from . import test_customer_file
+from . import test_purchase_statistics

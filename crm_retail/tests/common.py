@@ -1,0 +1,46 @@
+from odoo import Command, fields
+from odoo.tests import new_test_user
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class RetailCommon(AccountTestInvoicingCommon):
+    """A Vietnamese shop's customers and a helper to sell to them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vietnam = cls.env.ref("base.vn")
+        cls.env.company.country_id = cls.vietnam
+        cls.Partner = cls.env["res.partner"].with_context(tracking_disable=True)
+        cls.customer = cls.Partner.create({"name": "Nguyễn Văn An", "phone": "0901234567"})
+        cls.salesman = new_test_user(
+            cls.env, login="retail_salesman", groups="sales_team.group_sale_salesman"
+        )
+        cls.sales_manager = new_test_user(
+            cls.env, login="retail_manager", groups="sales_team.group_sale_manager"
+        )
+
+    @classmethod
+    def _sell(cls, partner, amount, date="2026-01-15", move_type="out_invoice", post=True):
+        move = cls.env["account.move"].create({
+            "move_type": move_type,
+            "partner_id": partner.id,
+            "invoice_date": date,
+            "invoice_line_ids": [Command.create({
+                "name": "Hàng hóa",
+                "quantity": 1,
+                "price_unit": amount,
+                "tax_ids": [Command.clear()],
+            })],
+        })
+        if post:
+            move.action_post()
+        return move
+
+    def assertStats(self, partner, total, count, last_date):
+        self.assertRecordValues(partner, [{
+            "retail_total_sales": total,
+            "retail_purchase_count": count,
+            "retail_last_purchase_date": last_date and fields.Date.to_date(last_date),
+        }])

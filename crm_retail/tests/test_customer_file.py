@@ -1,0 +1,226 @@
+from odoo import Command, fields
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
+
+from .common import RetailCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerCode(RetailCommon):
+    def test_code_assigned_from_sequence(self):
+        first, second = self.Partner.create([{"name": "Khách A"}, {"name": "Khách B"}])
+        self.assertRegex(first.ref, r"^KH\d{6}$")
+        self.assertRegex(second.ref, r"^KH\d{6}$")
+        self.assertEqual(int(second.ref[2:]), int(first.ref[2:]) + 1)
+
+    def test_given_code_is_kept_and_trimmed(self):
+        partner = self.Partner.create({"name": "Khách C", "ref": "  VIP-001 "})
+        self.assertEqual(partner.ref, "VIP-001")
+
+    def test_no_code_for_contacts_users_and_companies(self):
+        child = self.Partner.create({"name": "Kế toán", "parent_id": self.customer.id})
+        self.assertFalse(child.ref)
+        user = self.env["res.users"].create({"name": "Thu ngân", "login": "cashier_code"})
+        self.assertFalse(user.partner_id.ref)
+        company = self.env["res.company"].create({"name": "Chi nhánh 2"})
+        self.assertFalse(company.partner_id.ref)
+
+    def test_duplicate_code_is_refused_with_the_holder_named(self):
+        holder = self.Partner.create({"name": "Chủ mã", "ref": "KH-DUP"})
+        with self.assertRaisesRegex(ValidationError, "KH-DUP.*Chủ mã"):
+            self.Partner.create({"name": "Người sau", "ref": "KH-DUP"})
+        other = self.Partner.create({"name": "Người khác"})
+        with self.assertRaisesRegex(ValidationError, "Chủ mã"):
+            other.ref = " KH-DUP "
+        self.assertTrue(holder.exists())
+
+    def test_same_code_allowed_in_another_company(self):
+        other_company = self.env["res.company"].create({"name": "Công ty khác"})
+        self.Partner.create({"name": "A", "ref": "KH-X", "company_id": self.env.company.id})
+        partner = self.Partner.create({"name": "B", "ref": "KH-X", "company_id": other_company.id})
+        self.assertEqual(partner.ref, "KH-X")
+
+    def test_existing_duplicates_do_not_block_other_edits(self):
+        """A database whose partners already share codes installs and keeps working."""
+        first = self.Partner.create({"name": "Cũ 1", "ref": "OLD-1"})
+        second = self.Partner.create({"name": "Cũ 2"})
+        self.env.cr.execute("UPDATE res_partner SET ref = 'OLD-1' WHERE id = %s", [second.id])
+        second.invalidate_recordset(["ref"])
+        second.write({"name": "Cũ 2 (sửa)", "phone": "0912345678"})
+        first.write({"email": "cu1@example.com"})
+        self.assertEqual(second.ref, "OLD-1")
+
+    def test_sequence_skips_codes_typed_by_hand(self):
+        sequence = self.env.ref("crm_retail.seq_customer_code")
+        upcoming = sequence.get_next_char(sequence.number_next_actual)
+        manual = self.Partner.create({"name": "Gõ tay", "ref": upcoming})
+        automatic = self.Partner.create({"name": "Tự động"})
+        self.assertNotEqual(automatic.ref, manual.ref)
+
+    def test_codes_for_a_batch_cost_one_sequence_query(self):
+        sequence = self.env.ref("crm_retail.seq_customer_code")
+        sequence.read(["implementation", "prefix", "suffix", "padding"])
+        sequence.get_next_char(0)
+        with self.assertQueryCount(1):
+            codes = sequence._retail_next_codes(50)
+        self.assertEqual(len(set(codes)), 50)
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerFields(RetailCommon):
+    def test_birthday_in_the_future_is_refused(self):
+        tomorrow = fields.Date.add(fields.Date.context_today(self.customer), days=1)
+        with self.assertRaisesRegex(ValidationError, "future"):
+            self.customer.birthday = tomorrow
+        self.customer.birthday = fields.Date.context_today(self.customer)
+        self.customer.birthday = "1990-02-28"
+        self.assertEqual(self.customer.birthday_month, "2")
+
+    def test_malformed_phone_is_refused(self):
+        for phone in ("hello", "09012abc67", "123", "+84 90 123 4567 8901 234", "090#123#4567"):
+            with self.subTest(phone=phone), self.assertRaisesRegex(ValidationError, "not valid"):
+                self.Partner.create({"name": "Sai số", "phone": phone})
+
+    def test_phone_is_optional_and_common_formats_accepted(self):
+        walk_in = self.Partner.create({"name": "Khách vãng lai"})
+        self.assertFalse(walk_in.phone)
+        for phone in ("090 123 4567", "+84 90 123 4567", "090-123-4567", "(028) 3822 1234"):
+            self.Partner.create({"name": "Đúng số", "phone": phone})
+
+    def test_nothing_half_saved_on_bad_input(self):
+        count = self.Partner.search_count([])
+        with self.assertRaises(ValidationError), self.env.cr.savepoint():
+            self.Partner.create([{"name": "Tốt"}, {"name": "Xấu", "phone": "abc"}])
+        self.assertEqual(self.Partner.search_count([]), count)
+
+
+@tagged("post_install", "-at_install")
+class TestPhoneSearch(RetailCommon):
+    FORMATS = ("090 123 4567", "+84 90 123 4567", "090-123-4567", "0901234567", "+84901234567")
+
+    def test_any_format_finds_the_customer_by_name_search(self):
+        for term in self.FORMATS:
+            with self.subTest(term=term):
+                found = self.Partner.name_search(term, limit=10)
+                self.assertIn(self.customer.id, [pid for pid, _name in found])
+
+    def test_any_format_finds_the_customer_from_the_search_box(self):
+        for term in self.FORMATS:
+            with self.subTest(term=term):
+                self.assertIn(self.customer, self.Partner.search([("display_name", "ilike", term)]))
+                self.assertIn(
+                    self.customer, self.Partner.search([("phone_mobile_search", "ilike", term)])
+                )
+
+    def test_stored_in_international_format_found_by_local_format(self):
+        partner = self.Partner.create({"name": "Trần Thị Bình", "phone": "+84 912 345 678"})
+        self.assertIn(partner, self.Partner.search([("display_name", "ilike", "0912345678")]))
+
+    def test_other_numbers_do_not_match(self):
+        self.assertNotIn(
+            self.customer, self.Partner.search([("display_name", "ilike", "0907654321")])
+        )
+
+    def test_invoice_customer_field_finds_by_phone(self):
+        found = self.env["account.move"].with_context(default_move_type="out_invoice")
+        names = found.env["res.partner"].name_search("090.123.4567")
+        self.assertIn(self.customer.id, [pid for pid, _name in names])
+
+    def test_phone_search_uses_the_index(self):
+        self.env.cr.execute(
+            "EXPLAIN SELECT id FROM res_partner WHERE phone_sanitized = %s", ["+84901234567"]
+        )
+        plan = " ".join(row[0] for row in self.env.cr.fetchall())
+        self.env.cr.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'res_partner'"
+            " AND indexdef LIKE '%%(phone_sanitized)%%'"
+        )
+        self.assertTrue(self.env.cr.fetchall(), plan)
+
+
+@tagged("post_install", "-at_install")
+class TestDuplicateWarning(RetailCommon):
+    def test_same_phone_in_another_format_warns(self):
+        with Form(self.env["res.partner"]) as form:
+            form.name = "An (trùng)"
+            form.phone = "+84 90 123 4567"
+            self.assertEqual(form.retail_same_phone_partner_id, self.customer)
+
+    def test_same_email_warns(self):
+        self.customer.email = "an@example.com"
+        with Form(self.env["res.partner"]) as form:
+            form.name = "An 2"
+            form.email = "AN@example.com"
+            self.assertEqual(form.retail_same_email_partner_id, self.customer)
+
+    def test_same_tax_id_uses_odoo_warning(self):
+        self.customer.vat = "0101234567"
+        with Form(self.env["res.partner"]) as form:
+            form.name = "Công ty trùng MST"
+            form.vat = "0101234567"
+            self.assertEqual(form.same_vat_partner_id, self.customer)
+
+    def test_no_warning_for_itself_or_other_companies(self):
+        self.assertFalse(self.customer.retail_same_phone_partner_id)
+        self.customer.company_id = self.env.company
+        other_company = self.env["res.company"].create({"name": "Công ty khác"})
+        stranger = self.Partner.create({
+            "name": "Khác công ty", "phone": "0901234567", "company_id": other_company.id,
+        })
+        self.assertFalse(stranger.retail_same_phone_partner_id)
+        shared = self.Partner.create({"name": "Dùng chung", "phone": "0901234567"})
+        self.assertEqual(shared.retail_same_phone_partner_id, self.customer)
+
+    def test_warning_does_not_block_saving(self):
+        twin = self.Partner.create({"name": "An (sinh đôi)", "phone": "090 123 4567"})
+        self.assertEqual(twin.retail_same_phone_partner_id, self.customer)
+
+
+@tagged("post_install", "-at_install")
+class TestMerge(RetailCommon):
+    def test_merge_keeps_retail_data_of_both(self):
+        other = self.Partner.create({
+            "name": "Nguyễn Văn An (cũ)", "birthday": "1985-05-05", "gender": "male",
+        })
+        self._sell(self.customer, 100000, "2026-01-10")
+        self._sell(other, 50000, "2026-02-20")
+        dst_code, src_code = self.customer.ref, other.ref
+        wizard = self.env["base.partner.merge.automatic.wizard"].create({
+            "partner_ids": [Command.set((self.customer + other).ids)],
+            "dst_partner_id": self.customer.id,
+        })
+        with mute_logger("odoo.addons.base.wizard.base_partner_merge"):
+            wizard.action_merge()
+        self.assertFalse(other.exists())
+        self.assertEqual(self.customer.ref, dst_code)
+        self.assertEqual(self.customer.birthday, fields.Date.to_date("1985-05-05"))
+        self.assertEqual(self.customer.gender, "male")
+        self.assertStats(self.customer, 150000, 2, "2026-02-20")
+        self.assertTrue(any(src_code in message.body for message in self.customer.message_ids))
+
+
+@tagged("post_install", "-at_install")
+class TestAccess(RetailCommon):
+    def test_sales_groups_imply_retail_groups(self):
+        self.assertTrue(self.salesman.has_group("crm_retail.group_crm_retail_user"))
+        self.assertFalse(self.salesman.has_group("crm_retail.group_crm_retail_manager"))
+        self.assertTrue(self.sales_manager.has_group("crm_retail.group_crm_retail_manager"))
+
+    def test_salesman_creates_and_reads_customers(self):
+        partner = self.Partner.with_user(self.salesman).create({
+            "name": "Khách của NV", "phone": "0987654321", "gender": "female",
+            "birthday": "2000-01-01",
+        })
+        self.assertRegex(partner.ref, r"^KH\d{6}$")
+        self.assertEqual(partner.retail_purchase_count, 0)
+        found = self.Partner.with_user(self.salesman).name_search("0987 654 321")
+        self.assertEqual([pid for pid, _name in found], partner.ids)
+
+    def test_other_company_customers_stay_hidden(self):
+        other_company = self.env["res.company"].create({"name": "Công ty khác"})
+        hidden = self.Partner.create({
+            "name": "Bí mật", "phone": "0933333333", "company_id": other_company.id,
+        })
+        visible = self.Partner.with_user(self.salesman).search([("display_name", "ilike", "0933333333")])
+        self.assertNotIn(hidden, visible)
