@@ -1,11 +1,15 @@
 import re
 from collections import defaultdict
 
+import phonenumbers
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column
+
+from odoo.addons.phone_validation.models.mail_thread_phone import PHONE_REGEX_PATTERN
 
 CUSTOMER_CODE_SEQUENCE = "crm_retail.customer_code"
 # What a phone may be written with: digits and the usual separators, an optional leading +.
@@ -162,11 +166,9 @@ class ResPartner(models.Model):
                     domain &= Domain("company_id", "in", [False, partner.company_id.id])
                 if partner._origin.id:
                     domain &= Domain("id", "!=", partner._origin.id)
-                sanitized = partner.phone and partner._phone_format(fname="phone")
-                if sanitized:
-                    same_phone = Partner.search(
-                        domain & Domain("phone_sanitized", "=", sanitized), limit=1
-                    )
+                phone_domain = partner._retail_phone_domain(partner.phone)
+                if phone_domain is not None:
+                    same_phone = Partner.search(domain & phone_domain, limit=1)
                 if partner.email_normalized:
                     same_email = Partner.search(
                         domain & Domain("email_normalized", "=", partner.email_normalized),
@@ -286,14 +288,34 @@ class ResPartner(models.Model):
 
     @api.model
     def _retail_phone_domain(self, term):
-        """Domain on Odoo's sanitized phone for a term typed in any local or
-        international format; None when the term is not a phone number."""
+        """Domain finding a phone number typed in any local or international format;
+        None when the term is not a phone number.
+
+        The term is read as a number of the company's country (Vietnam when unset),
+        and its E.164, national and as-typed digits are matched exactly against
+        Odoo's own phone search columns (indexed), so that "090 123 4567",
+        "+84 90 123 4567" and "0901234567" find each other whichever was stored."""
         if not isinstance(term, str) or not PHONE_LIKE_TERM.match(term.strip()):
             return None
-        sanitized = self._phone_format(number=term.strip())
-        if not sanitized:
-            return None
-        return Domain("phone_sanitized", "=", sanitized)
+        term = term.strip()
+        candidates = {re.sub(PHONE_REGEX_PATTERN, "", term)}
+        try:
+            number = phonenumbers.parse(term, self.env.company.country_id.code or "VN")
+        except phonenumbers.NumberParseException:
+            number = None
+        domain = Domain.FALSE
+        if number:
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            national = phonenumbers.format_number(
+                number, phonenumbers.PhoneNumberFormat.NATIONAL)
+            candidates |= {e164, re.sub(r"\D", "", national)}
+            domain = Domain("phone_sanitized", "=", e164)
+        # Odoo's exact phone search (one indexed query each), called past this
+        # class's override of it so that it does not come back here.
+        return Domain.OR([domain] + [
+            super(ResPartner, self)._search_phone_mobile_search("=", digits)
+            for digits in candidates
+        ])
 
     def _search_phone_mobile_search(self, operator, value):
         domain = super()._search_phone_mobile_search(operator, value)

@@ -1,0 +1,115 @@
+"""Out-of-process tests: a real Odoo server with several workers on a throw-away
+database, driven over XML-RPC. Started and stopped by these fixtures."""
+import os
+import shutil
+import socket
+import subprocess
+import time
+import xmlrpc.client
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ODOO = ROOT / ".venv" / "bin" / "odoo"
+CONF = ROOT / ".local" / "odoo.conf"
+FILESTORE = ROOT / ".local" / "data" / "filestore"
+PG_ENV = {**os.environ, "PGHOST": str(ROOT / ".local" / "pgrun"), "PGUSER": "odoo",
+          "PGDATABASE": "postgres"}
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _shell(script):
+    return subprocess.run(
+        ["bash", "-c", f". {ROOT}/scripts/env.sh && {script}"],
+        check=True, capture_output=True, text=True, env=PG_ENV,
+    ).stdout.strip()
+
+
+def _installed_template():
+    """A database with crm_retail installed: the one `make test` just tested, or a
+    fresh install on a copy of the dependencies template."""
+    given = os.environ.get("CRM_RETAIL_INSTALLED_DB")
+    if given:
+        return given, False
+    name = f"crm_retail_pytest_tpl_{os.getpid()}"
+    _shell(f'copy_db "$(deps_template)" {name}')
+    subprocess.run(
+        [ODOO, "-c", CONF, "-d", name, "-i", "crm_retail", "--stop-after-init",
+         f"--http-port={_free_port()}", "--log-level=warn"],
+        check=True, capture_output=True, env=PG_ENV,
+    )
+    return name, True
+
+
+class OdooClient:
+    def __init__(self, url, db, login="admin", password="admin"):
+        self.url, self.db, self.password = url, db, password
+        common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common", allow_none=True)
+        self.uid = common.authenticate(db, login, password, {})
+        assert self.uid, f"cannot log in as {login}"
+        self.models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+
+    def call(self, model, method, *args, **kwargs):
+        return self.models.execute_kw(
+            self.db, self.uid, self.password, model, method, list(args), kwargs
+        )
+
+    def call_action(self, model, method, *args, **kwargs):
+        """Call a button whose Odoo method returns None (button_draft, ...): the work is
+        committed, but XML-RPC cannot marshal the None result."""
+        try:
+            return self.call(model, method, *args, **kwargs)
+        except xmlrpc.client.Fault as fault:
+            if "cannot marshal None" not in fault.faultString:
+                raise
+            return None
+
+
+@pytest.fixture(scope="session")
+def odoo_server():
+    template, own_template = _installed_template()
+    db = f"crm_retail_pytest_{os.getpid()}"
+    _shell(f"drop_db {db} && copy_db {template} {db}")
+    port = _free_port()
+    log = open(ROOT / ".local" / "pytest-server.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [ODOO, "-c", CONF, "-d", db, f"--db-filter=^{db}$", f"--http-port={port}",
+         f"--gevent-port={_free_port()}", "--workers=4", "--max-cron-threads=0",
+         "--limit-time-real=600", "--log-level=warn"],
+        stdout=log, stderr=subprocess.STDOUT, env=PG_ENV,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common").version()
+            break
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"Odoo did not start; see {log.name}") from None
+            time.sleep(0.5)
+    try:
+        yield url, db
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        _shell(f"drop_db {db}")
+        if own_template:
+            _shell(f"drop_db {template}")
+        shutil.rmtree(FILESTORE / db, ignore_errors=True)
+
+
+@pytest.fixture
+def admin(odoo_server):
+    url, db = odoo_server
+    return OdooClient(url, db)
