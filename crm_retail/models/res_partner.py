@@ -3,7 +3,7 @@ from collections import defaultdict
 
 import phonenumbers
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
@@ -186,7 +186,7 @@ class ResPartner(models.Model):
         today = fields.Date.context_today(self)
         for partner in self:
             if partner.birthday and partner.birthday > today:
-                raise ValidationError(_(
+                raise ValidationError(self.env._(
                     "The birthday of %(customer)s (%(birthday)s) is in the future.",
                     customer=partner.display_name,
                     birthday=partner.birthday,
@@ -203,7 +203,7 @@ class ResPartner(models.Model):
                 not PHONE_ALLOWED.match(phone)
                 or not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS
             ):
-                raise ValidationError(_(
+                raise ValidationError(self.env._(
                     "The phone number “%(phone)s” of %(customer)s is not valid: use "
                     "%(min)s to %(max)s digits, with spaces, dots, dashes or brackets "
                     "and an optional leading +.",
@@ -230,7 +230,7 @@ class ResPartner(models.Model):
             others = holders_by_key.get((partner.ref, partner.company_id.id), self.browse())
             others -= partner
             if others:
-                raise ValidationError(_(
+                raise ValidationError(self.env._(
                     "The customer code %(code)s is already used by %(customer)s.",
                     code=partner.ref,
                     customer=others[0].display_name,
@@ -276,7 +276,7 @@ class ResPartner(models.Model):
                 .search([("ref", "in", codes)]).mapped("ref")
             )
             codes = [code for code in codes if code not in taken]
-        partners_by_code = defaultdict(lambda: self.browse())
+        partners_by_code = defaultdict(self.browse)
         for partner, code in zip(self, codes, strict=False):
             partners_by_code[code] |= partner
         for code, partner in partners_by_code.items():
@@ -299,23 +299,29 @@ class ResPartner(models.Model):
             return None
         term = term.strip()
         candidates = {re.sub(PHONE_REGEX_PATTERN, "", term)}
+        e164 = None
         try:
             number = phonenumbers.parse(term, self.env.company.country_id.code or "VN")
         except phonenumbers.NumberParseException:
             number = None
-        domain = Domain.FALSE
         if number:
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             national = phonenumbers.format_number(
                 number, phonenumbers.PhoneNumberFormat.NATIONAL)
             candidates |= {e164, re.sub(r"\D", "", national)}
-            domain = Domain("phone_sanitized", "=", e164)
-        # Odoo's exact phone search (one indexed query each), called past this
-        # class's override of it so that it does not come back here.
-        return Domain.OR([domain] + [
-            super(ResPartner, self)._search_phone_mobile_search("=", digits)
-            for digits in candidates
-        ])
+        self.flush_model(["phone", "phone_sanitized"])
+        # The same expression as Odoo's phone search index (phone_validation), so
+        # both sides of the OR are index scans.
+        self.env.cr.execute(SQL(
+            """
+            SELECT id FROM res_partner
+             WHERE phone_sanitized = %s
+                OR (phone IS NOT NULL
+                    AND regexp_replace(phone::text, %s::text, ''::text, 'g'::text) IN %s)
+            """,
+            e164, PHONE_REGEX_PATTERN, tuple(candidates),
+        ))
+        return Domain("id", "in", [row[0] for row in self.env.cr.fetchall()])
 
     def _search_phone_mobile_search(self, operator, value):
         domain = super()._search_phone_mobile_search(operator, value)

@@ -1,2 +1,3 @@
 from . import test_customer_file
 from . import test_purchase_statistics
+from . import test_i18n

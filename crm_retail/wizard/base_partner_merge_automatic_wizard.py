@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import models
 
 
 class BasePartnerMergeAutomaticWizard(models.TransientModel):
@@ -11,19 +11,21 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         # Source partners are deleted after the merge; clearing their codes first lets
         # the destination take one without tripping the uniqueness check.
         src_partners.sudo().write({"ref": False})
-        super()._update_values(src_partners, dst_partner)
+        result = super()._update_values(src_partners, dst_partner)
         if merged_codes and not dst_partner.ref:
             dst_partner.ref = merged_codes.pop(0)
         if merged_codes:
-            dst_partner.message_post(body=_(
+            dst_partner.message_post(body=self.env._(
                 "Merged customer codes: %(codes)s", codes=", ".join(merged_codes)
             ))
+        return result
 
     def _merge(self, partner_ids, dst_partner=None, extra_checks=True):
-        super()._merge(partner_ids, dst_partner=dst_partner, extra_checks=extra_checks)
+        result = super()._merge(partner_ids, dst_partner=dst_partner, extra_checks=extra_checks)
         # The merge moved invoices by SQL: recompute the destination's statistics.
         partners = self.env["res.partner"].browse(partner_ids).exists()
         self.env["account.move"].invalidate_model(["partner_id", "commercial_partner_id"])
         partners.invalidate_recordset(["retail_invoice_ids"])
         for fname in ("retail_total_sales", "retail_purchase_count", "retail_last_purchase_date"):
             self.env.add_to_compute(partners._fields[fname], partners)
+        return result
