@@ -13,6 +13,7 @@
         "data/ir_sequence_data.xml",
         "views/res_partner_views.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,
 }

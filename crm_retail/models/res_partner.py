@@ -1,5 +1,4 @@
 import re
-from collections import defaultdict
 
 import phonenumbers
 
@@ -11,7 +10,6 @@ from odoo.tools.sql import column_exists, create_column
 
 from odoo.addons.phone_validation.models.mail_thread_phone import PHONE_REGEX_PATTERN
 
-CUSTOMER_CODE_SEQUENCE = "crm_retail.customer_code"
 # What a phone may be written with: digits and the usual separators, an optional leading +.
 PHONE_ALLOWED = re.compile(r"^\+?[\d\s().\-/]+$")
 PHONE_MIN_DIGITS = 8
@@ -40,6 +38,7 @@ class ResPartner(models.Model):
              "August", "September", "October", "November", "December"], start=1)],
         compute="_compute_birthday_month",
         store=True,
+        precompute=True,
     )
     retail_invoice_ids = fields.One2many(
         "account.move",
@@ -217,7 +216,9 @@ class ResPartner(models.Model):
     def _check_ref_unique(self):
         """Codes are unique per company; checked on new values only, so a database
         whose partners already share references still installs."""
-        partners = self.filtered("ref")
+        # Codes drawn from the sequence are unique by construction.
+        generated = self.env.context.get("crm_retail_generated_codes") or ()
+        partners = self.filtered(lambda partner: partner.ref and partner.ref not in generated)
         if not partners:
             return
         holders = self.with_context(active_test=False).sudo()._read_group(
@@ -245,42 +246,53 @@ class ResPartner(models.Model):
         for vals in vals_list:
             if vals.get("ref"):
                 vals["ref"] = vals["ref"].strip()
-        partners = super().create(vals_list)
-        if not self.env.context.get("crm_retail_no_customer_code"):
-            partners.filtered(lambda p: not p.ref and not p.parent_id)._assign_customer_code()
-        return partners
+        self._retail_keep_sequence_ahead([vals["ref"] for vals in vals_list if vals.get("ref")])
+        generated = self._retail_fill_customer_codes(vals_list)
+        partners = super(
+            ResPartner, self.with_context(crm_retail_generated_codes=generated)
+        ).create(vals_list)
+        return partners.with_env(self.env)
 
     def write(self, vals):
         if vals.get("ref"):
             vals["ref"] = vals["ref"].strip()
+            self._retail_keep_sequence_ahead([vals["ref"]])
         return super().write(vals)
 
-    def _assign_customer_code(self):
-        """Give each partner the next free code of the sequence, in one query per batch."""
-        if not self:
-            return
-        sequence = self.env["ir.sequence"].sudo().search(
-            [("code", "=", CUSTOMER_CODE_SEQUENCE),
-             ("company_id", "in", [self.env.company.id, False])],
-            order="company_id",
-            limit=1,
+    @api.model
+    def _retail_code_sequence(self):
+        # The xmlid lookup is cached (env.ref would also check existence: a query).
+        sequence_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "crm_retail.seq_customer_code", raise_if_not_found=False
         )
-        if not sequence:
-            return
-        codes = []
-        while len(codes) < len(self):
-            codes += sequence._retail_next_codes(len(self) - len(codes))
-            # Skip codes someone typed by hand before the sequence reached them.
-            taken = set(
-                self.with_context(active_test=False).sudo()
-                .search([("ref", "in", codes)]).mapped("ref")
-            )
-            codes = [code for code in codes if code not in taken]
-        partners_by_code = defaultdict(self.browse)
-        for partner, code in zip(self, codes, strict=False):
-            partners_by_code[code] |= partner
-        for code, partner in partners_by_code.items():
-            partner.ref = code
+        return self.env["ir.sequence"].browse(sequence_id)
+
+    @api.model
+    def _retail_fill_customer_codes(self, vals_list):
+        """Put the next codes into the values of new top-level partners that have none,
+        before the insert: one sequence query per batch, nothing written twice."""
+        if self.env.context.get("crm_retail_no_customer_code"):
+            return frozenset()
+        default_parent = self.env.context.get("default_parent_id")
+        needing = [
+            vals for vals in vals_list
+            if not vals.get("ref") and not vals.get("parent_id", default_parent)
+        ]
+        sequence = self._retail_code_sequence()
+        if not needing or not sequence:
+            return frozenset()
+        codes = sequence.sudo()._retail_next_codes(len(needing))
+        for vals, code in zip(needing, codes, strict=True):
+            vals["ref"] = code
+        return frozenset(codes)
+
+    @api.model
+    def _retail_keep_sequence_ahead(self, codes):
+        """A code typed by hand in the sequence's own format (an import from another
+        shop software, say) moves the sequence past it, so automatic codes never
+        collide with codes already given."""
+        if codes and (sequence := self._retail_code_sequence()):
+            sequence.sudo()._retail_skip_past(codes)
 
     # ------------------------------------------------------------------
     # Search: a phone number in any format finds the customer

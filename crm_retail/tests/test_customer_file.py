@@ -5,6 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL, mute_logger
 
+from ..hooks import post_init_hook
 from .common import RetailCommon
 
 
@@ -53,12 +54,48 @@ class TestCustomerCode(RetailCommon):
         first.write({"email": "cu1@example.com"})
         self.assertEqual(second.ref, "OLD-1")
 
-    def test_sequence_skips_codes_typed_by_hand(self):
+    def test_sequence_moves_past_codes_typed_by_hand(self):
         sequence = self.env.ref("crm_retail.seq_customer_code")
-        upcoming = sequence.get_next_char(sequence.number_next_actual)
-        manual = self.Partner.create({"name": "Gõ tay", "ref": upcoming})
+        ahead = sequence.get_next_char(sequence.number_next_actual + 5)
+        manual = self.Partner.create({"name": "Gõ tay", "ref": ahead})
         automatic = self.Partner.create({"name": "Tự động"})
-        self.assertNotEqual(automatic.ref, manual.ref)
+        self.assertEqual(int(automatic.ref[2:]), int(manual.ref[2:]) + 1)
+        self.Partner.create({"name": "Mã khác kiểu", "ref": "VIP-99999999"})
+        self.assertEqual(
+            int(self.Partner.create({"name": "Sau"}).ref[2:]), int(automatic.ref[2:]) + 1
+        )
+
+    def test_new_customer_costs_one_query_for_its_code(self):
+        """The code is drawn in one query and written with the insert."""
+        def queries_to_create(partner_model):
+            partner_model.create({"name": "Làm nóng bộ đệm"})
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            partner_model.create({"name": "Khách mới"})
+            self.env.flush_all()
+            return self.cr.sql_log_count - before
+
+        without_code = queries_to_create(
+            self.Partner.with_context(crm_retail_no_customer_code=True))
+        self.assertEqual(queries_to_create(self.Partner), without_code + 1)
+
+    def test_install_gives_codes_to_existing_customers(self):
+        """The install hook: a code for customers that have none, the sequence past
+        the codes already in the database."""
+        old = self.Partner.create({"name": "Khách cũ", "customer_rank": 1})
+        child = self.Partner.create({"name": "Liên hệ", "parent_id": old.id})
+        sequence = self.env.ref("crm_retail.seq_customer_code")
+        imported = self.Partner.create({"name": "Nhập từ KiotViet"})
+        self.env.cr.execute(
+            "UPDATE res_partner SET ref = NULL WHERE id = %s;"
+            " UPDATE res_partner SET ref = %s WHERE id = %s",
+            [old.id, sequence.get_next_char(sequence.number_next_actual + 100), imported.id],
+        )
+        post_init_hook(self.env)
+        self.assertRegex(old.ref, r"^KH\d{6}$")
+        self.assertFalse(child.ref)
+        self.assertGreater(int(self.Partner.create({"name": "Mới"}).ref[2:]),
+                           int(imported.ref[2:]))
 
     def test_codes_for_a_batch_cost_one_sequence_query(self):
         sequence = self.env.ref("crm_retail.seq_customer_code")
