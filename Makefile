@@ -8,11 +8,14 @@ help:  ## list the targets
 setup:  ## install the stack (Odoo 19, venv, PostgreSQL cluster); idempotent
 	@bash scripts/setup.sh
 
-run: setup  ## serve the demo shop on http://localhost:$${HTTP_PORT:-8069} (admin / admin)
+run: setup  ## serve the demo shop on http://localhost:8069 (admin / admin; HTTP_PORT, DB_NAME)
 	@bash scripts/run.sh
 
 test: setup  ## Odoo's runner for the addon, then the out-of-process tests
 	@bash scripts/test.sh
+
+test-odoo: setup  ## Odoo's own /crm,/sale_management tests with crm_retail installed (ODOO_TEST_TAGS)
+	@bash scripts/test-odoo.sh
 
 lint: setup  ## ruff + pylint-odoo
 	@bash scripts/lint.sh
@@ -23,4 +26,4 @@ i18n: setup  ## re-export crm_retail.pot and merge it into vi.po
 clean:  ## stop and drop the local cluster and databases (downloads stay cached)
 	@bash scripts/clean.sh
 
-.PHONY: help setup run test lint i18n clean
+.PHONY: help setup run test test-odoo lint i18n clean

@@ -13,12 +13,17 @@ ODOO_DEB_VERSION_PREFIX="19.0"
 BOOKWORM_ASSETS="libjs-jquery libjs-jquery-form libjs-underscore fonts-font-awesome fonts-roboto-unhinted fonts-inconsolata fonts-ocr-b"
 SID_ASSETS="fonts-montserrat"
 SELFIE_NPM="@mediapipe/selfie_segmentation@0.1.1675465747"
-SYSTEM_PACKAGES="postgresql libpq-dev libldap2-dev libsasl2-dev chromium wkhtmltopdf poppler-utils"
+SYSTEM_PACKAGES="postgresql libpq-dev libldap2-dev libsasl2-dev gcc chromium wkhtmltopdf poppler-utils"
 
 mkdir -p "$CACHE_DIR" "$LOCAL_DIR"
 
 # 1. System packages (the only step that touches the system; skipped when all present).
 missing=""
+# What a bare Debian python3 lacks to build a venv and psycopg2 / python-ldap.
+python3 -c 'import ensurepip' 2>/dev/null || SYSTEM_PACKAGES="$SYSTEM_PACKAGES python3-venv"
+python3 -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
+    2>/dev/null || SYSTEM_PACKAGES="$SYSTEM_PACKAGES python3-dev"
+command -v npm >/dev/null || SYSTEM_PACKAGES="$SYSTEM_PACKAGES npm"
 for p in $SYSTEM_PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
