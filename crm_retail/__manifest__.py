@@ -8,6 +8,7 @@
     "author": "crm_retail developers",
     "license": "LGPL-3",
     "depends": ["crm", "sale_management", "account", "mail", "contacts"],
+    "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
         "security/crm_retail_security.xml",
         "data/ir_sequence_data.xml",

@@ -25,8 +25,9 @@ class ResPartner(models.Model):
 
     # Odoo's own E.164 form of the phone (phone_validation), indexed for the phone search.
     phone_sanitized = fields.Char(index="btree_not_null")
-    # The customer code (mã khách hàng) is Odoo's own reference field.
-    ref = fields.Char(string="Customer Code", tracking=True, copy=False)
+    # The customer code (mã khách hàng) is Odoo's own reference field; the views call
+    # it "Customer Code" (relabelling the field itself would lose to base's translation).
+    ref = fields.Char(tracking=True, copy=False)
     gender = fields.Selection(
         [("male", "Male"), ("female", "Female"), ("other", "Other")],
         tracking=True,

@@ -24,9 +24,12 @@ class TestVietnamese(TransactionCase):
 
     def test_labels_and_errors_in_vietnamese(self):
         self.env["res.lang"]._activate_lang("vi_VN")
-        self.env["ir.module.module"]._load_module_terms(["crm_retail"], ["vi_VN"], overwrite=True)
+        self.env["ir.module.module"]._load_module_terms(["base", "crm_retail"], ["vi_VN"])
         Partner = self.env["res.partner"].with_context(lang="vi_VN")
-        self.assertEqual(Partner.fields_get(["ref"])["ref"]["string"], "Mã khách hàng")
+        self.assertEqual(Partner.fields_get(["gender"])["gender"]["string"], "Giới tính")
+        arch = Partner.get_view(self.env.ref("base.view_partner_form").id)["arch"]
+        self.assertIn("Mã khách hàng", arch)
+        self.assertIn("Lịch sử mua hàng", arch)
         holder = Partner.create({"name": "Chủ mã", "ref": "VI-1"})
         with self.assertRaisesRegex(Exception, "Mã khách hàng VI-1 đã được dùng cho Chủ mã"):
             Partner.create({"name": "Người sau", "ref": "VI-1"})
