@@ -1,8 +1,46 @@
-from odoo import api, models
+from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
     _inherit = "res.company"
+
+    retail_points_amount = fields.Monetary(
+        string="Amount per Point", default=10000.0,
+        help="A posted customer invoice earns one point per this amount, rounded down "
+        "(0 disables points).",
+    )
+    retail_points_base = fields.Selection(
+        [("total", "Total incl. taxes"), ("untaxed", "Untaxed amount")],
+        string="Points On", default="total", required=True,
+    )
+    retail_points_min_amount = fields.Monetary(
+        string="Minimum Invoice Amount",
+        help="Invoices below this amount earn no points.",
+    )
+    retail_point_value = fields.Monetary(
+        string="Value of a Point", default=1000.0,
+        help="What one point pays when redeemed.",
+    )
+    retail_points_expiry_months = fields.Integer(
+        string="Points Expire After (Months)", default=0,
+        help="Points unused this many months after they were earned expire (0: never).",
+    )
+    retail_points_product_id = fields.Many2one(
+        "product.product", string="Redemption Product",
+        default=lambda self: self.env.ref(
+            "crm_retail.product_points_redemption", raise_if_not_found=False),
+        help="Product of the discount line that points pay for.",
+    )
+    retail_tier_basis = fields.Selection(
+        [("points", "Lifetime points"), ("spend", "Spend over the last 12 months")],
+        string="Tiers Based On", default="points", required=True,
+    )
+
+    _retail_points_amount_positive = models.Constraint(
+        "CHECK(retail_points_amount >= 0 AND retail_point_value >= 0"
+        " AND retail_points_min_amount >= 0 AND retail_points_expiry_months >= 0)",
+        "Points settings cannot be negative.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -3,7 +3,7 @@ import re
 import phonenumbers
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column
@@ -16,6 +16,8 @@ PHONE_MIN_DIGITS = 8
 PHONE_MAX_DIGITS = 15  # the E.164 maximum
 # A search term that is mostly digits is taken as a phone number.
 PHONE_LIKE_TERM = re.compile(r"^[\d\s().+\-/]{6,}$")
+# Written only by the points history (retail.points.line._record).
+LOYALTY_BALANCE_FIELDS = {"loyalty_points", "loyalty_points_total"}
 # Posted sales documents that make the purchase statistics.
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
 
@@ -66,6 +68,25 @@ class ResPartner(models.Model):
         store=True,
         help="Date of the most recent posted customer invoice.",
     )
+    loyalty_points = fields.Integer(
+        string="Current Points",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="The points balance: the sum of the points history.",
+    )
+    loyalty_points_total = fields.Integer(
+        string="Lifetime Points",
+        readonly=True,
+        copy=False,
+        help="All points earned, less those taken back by credit notes and reversals.",
+    )
+    loyalty_tier_id = fields.Many2one(
+        "retail.tier", string="Tier", readonly=True, copy=False, tracking=True, index=True,
+    )
+    loyalty_points_line_ids = fields.One2many(
+        "retail.points.line", "partner_id", string="Points History", readonly=True,
+    )
     retail_same_phone_partner_id = fields.Many2one(
         "res.partner",
         string="Customer with the same phone",
@@ -75,6 +96,11 @@ class ResPartner(models.Model):
         "res.partner",
         string="Customer with the same email",
         compute="_compute_retail_duplicates",
+    )
+
+    _loyalty_points_positive = models.Constraint(
+        "CHECK(loyalty_points >= 0)",
+        "A customer's points balance cannot go negative.",
     )
 
     # ------------------------------------------------------------------
@@ -255,6 +281,11 @@ class ResPartner(models.Model):
         return partners.with_env(self.env)
 
     def write(self, vals):
+        if LOYALTY_BALANCE_FIELDS & vals.keys() and not self.env.context.get(
+                "crm_retail_points_ledger"):
+            raise UserError(self.env._(
+                "Points balances follow the points history: use a points adjustment."
+            ))
         if vals.get("ref"):
             vals["ref"] = vals["ref"].strip()
             self._retail_keep_sequence_ahead([vals["ref"]])
@@ -352,3 +383,96 @@ class ResPartner(models.Model):
             if phone_domain is not None:
                 domain = Domain(domain) | phone_domain
         return domain
+
+    # ------------------------------------------------------------------
+    # Loyalty: tiers and actions
+    # ------------------------------------------------------------------
+
+    def _retail_update_tiers(self):
+        """Put each customer in the highest tier whose threshold it reaches, on its
+        company's basis (lifetime points or spend over the last 12 months); the tier's
+        pricelist becomes the customer's. Set-based: one query for the spend."""
+        partners = self.filtered(lambda p: not p.parent_id)
+        if not partners:
+            return
+        company = self.env.company
+        tiers = self.env["retail.tier"].sudo().search(
+            [("company_id", "in", [company.id, False])], order="threshold desc, id"
+        )
+        if company.retail_tier_basis == "spend":
+            since = fields.Date.subtract(fields.Date.context_today(self), years=1)
+            groups = self.env["account.move"].sudo()._read_group(
+                [("commercial_partner_id", "in", partners.ids), ("state", "=", "posted"),
+                 ("move_type", "in", SALE_MOVE_TYPES), ("invoice_date", ">=", since),
+                 ("company_id", "=", company.id)],
+                groupby=["commercial_partner_id"],
+                aggregates=["amount_total_signed:sum"],
+            )
+            metric = dict(groups)
+            metric = {partner.id: metric.get(partner, 0.0) for partner in partners}
+        else:
+            metric = {partner.id: partner.loyalty_points_total for partner in partners}
+        for partner in partners:
+            tier = next((t for t in tiers if metric[partner.id] >= t.threshold), tiers.browse())
+            if partner.loyalty_tier_id != tier:
+                partner.sudo().loyalty_tier_id = tier
+                if tier.pricelist_id:
+                    partner.sudo().with_company(company).property_product_pricelist = (
+                        tier.pricelist_id
+                    )
+
+    @api.model
+    def _cron_update_tiers(self):
+        """Nightly: tiers on spend move with time even when nothing is posted. Each
+        company updates its own customers and the shared ones that buy from it."""
+        # A handful of companies.
+        # pylint: disable-next=no-search-all
+        for company in self.env["res.company"].sudo().search([]):
+            partners = self.with_company(company).sudo().search([
+                ("parent_id", "=", False),
+                "|", ("company_id", "=", company.id),
+                "&", ("company_id", "=", False),
+                "|", ("loyalty_points_line_ids.company_id", "=", company.id),
+                ("retail_invoice_ids.company_id", "=", company.id),
+            ])
+            partners._retail_update_tiers()
+
+    def retail_adjust_points(self, points, reason):
+        """A manager's manual adjustment, with its reason in the history and the chatter."""
+        self.ensure_one()
+        if not self.env.user.has_group("crm_retail.group_crm_retail_manager"):
+            raise AccessError(self.env._("Only Retail CRM managers can adjust points."))
+        if not isinstance(points, int) or isinstance(points, bool) or not points:
+            raise UserError(self.env._("Enter a non-zero whole number of points."))
+        if not (reason or "").strip():
+            raise UserError(self.env._("Give the reason for the adjustment."))
+        partner = self.commercial_partner_id
+        self.env["retail.points.line"]._record([{
+            "partner_id": partner.id,
+            "company_id": self.env.company.id,
+            "line_type": "adjustment",
+            "points_earned": max(points, 0),
+            "points_used": max(-points, 0),
+            "description": reason.strip(),
+            "user_id": self.env.user.id,
+        }])
+        partner.message_post(body=self.env._(
+            "Points adjusted by %(points)+d: %(reason)s", points=points, reason=reason.strip()))
+        return True
+
+    def action_retail_adjust_points(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_points_adjust")
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
+    def action_view_points_history(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_points_line"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id,
+                             "search_default_group_by_month": 0}
+        return action

@@ -12,10 +12,15 @@ class RetailCommon(AccountTestInvoicingCommon):
         super().setUpClass()
         cls.vietnam = cls.env.ref("base.vn")
         cls.env.company.country_id = cls.vietnam
+        cls.env.user.group_ids += cls.env.ref("sales_team.group_sale_manager")
         cls.Partner = cls.env["res.partner"].with_context(tracking_disable=True)
         cls.customer = cls.Partner.create({"name": "Nguyễn Văn An", "phone": "0901234567"})
         cls.salesman = new_test_user(
             cls.env, login="retail_salesman", groups="sales_team.group_sale_salesman"
+        )
+        cls.cashier = new_test_user(
+            cls.env, login="retail_cashier",
+            groups="sales_team.group_sale_salesman,account.group_account_invoice",
         )
         cls.sales_manager = new_test_user(
             cls.env, login="retail_manager", groups="sales_team.group_sale_manager"

@@ -1,4 +1,5 @@
 from odoo import models
+from odoo.tools import SQL
 
 
 class BasePartnerMergeAutomaticWizard(models.TransientModel):
@@ -11,7 +12,9 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         # Source partners are deleted after the merge; clearing their codes first lets
         # the destination take one without tripping the uniqueness check.
         src_partners.sudo().write({"ref": False})
-        result = super()._update_values(src_partners, dst_partner)
+        # The points balance is set from the merged history in _merge, not copied here.
+        result = super()._update_values(
+            src_partners, dst_partner.with_context(crm_retail_points_ledger=True))
         if merged_codes and not dst_partner.ref:
             dst_partner.ref = merged_codes.pop(0)
         if merged_codes:
@@ -28,4 +31,17 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         partners.invalidate_recordset(["retail_invoice_ids"])
         for fname in ("retail_total_sales", "retail_purchase_count", "retail_last_purchase_date"):
             self.env.add_to_compute(partners._fields[fname], partners)
+        # The merged customers' points history now belongs to the destination.
+        self.env["retail.points.line"].flush_model()
+        self.env.cr.execute(SQL(
+            """
+            SELECT COALESCE(SUM(points_earned - points_used), 0), COALESCE(SUM(points_earned), 0)
+              FROM retail_points_line WHERE partner_id = %s
+            """,
+            partners.id,
+        ))
+        balance, total = self.env.cr.fetchone()
+        partners.with_context(crm_retail_points_ledger=True).write(
+            {"loyalty_points": balance, "loyalty_points_total": total})
+        partners._retail_update_tiers()
         return result

@@ -1,0 +1,161 @@
+import math
+from collections import defaultdict
+
+from odoo import Command, api, fields, models
+
+from .res_partner import SALE_MOVE_TYPES
+
+
+class AccountMove(models.Model):
+    _name = "account.move"
+    _inherit = ["account.move", "retail.points.redeem.mixin"]
+
+    retail_points = fields.Integer(
+        string="Points", readonly=True, copy=False,
+        help="Points this document added to (or took from) the customer's balance.",
+    )
+    retail_points_redeemed = fields.Integer(
+        string="Points Redeemed", compute="_compute_retail_points_redeemed",
+    )
+
+    @api.depends("invoice_line_ids.retail_points_redeemed")
+    def _compute_retail_points_redeemed(self):
+        for move in self:
+            move.retail_points_redeemed = sum(
+                move.invoice_line_ids.mapped("retail_points_redeemed"))
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals:
+            self._retail_sync_points()
+        return result
+
+    def unlink(self):
+        # A draft invoice deleted with a redemption on it gives the points back.
+        self.with_context(crm_retail_unlinking=True)._retail_sync_points()
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Points: the history always holds, per document, exactly its points
+    # ------------------------------------------------------------------
+
+    def _retail_points_moves(self):
+        return self.filtered(
+            lambda move: move.move_type in SALE_MOVE_TYPES
+            and move.company_id.retail_points_amount > 0
+            and move.commercial_partner_id
+            and move.commercial_partner_id not in move.company_id.partner_id
+        )
+
+    def _retail_expected_points(self, earned_by_move):
+        """Points each posted document should carry (invoices earn, credit notes take
+        back their share of the invoice they refund); 0 for the others."""
+        expected = {}
+        for move in self:
+            company = move.company_id
+            base = (move.amount_total_signed if company.retail_points_base == "total"
+                    else move.amount_untaxed_signed)
+            paid_with_points = any(move.invoice_line_ids.mapped("retail_points_redeemed")) or (
+                company.retail_points_product_id
+                and company.retail_points_product_id in move.invoice_line_ids.product_id
+            )
+            if move.state != "posted" or paid_with_points:
+                expected[move.id] = 0
+                continue
+            multiplier = move.commercial_partner_id.loyalty_tier_id.points_multiplier or 1.0
+            if move.move_type == "out_invoice":
+                if base < company.retail_points_min_amount:
+                    expected[move.id] = 0
+                else:
+                    # Rounded down, with a margin for float noise (9,999.9999 is 10,000).
+                    expected[move.id] = math.floor(
+                        base / company.retail_points_amount * multiplier + 1e-6)
+            else:
+                origin = move.reversed_entry_id
+                origin_base = origin and (
+                    origin.amount_total_signed if company.retail_points_base == "total"
+                    else origin.amount_untaxed_signed)
+                if origin and origin_base:
+                    # In proportion to the points the refunded invoice earned.
+                    origin_points = earned_by_move[origin.id][0]
+                    expected[move.id] = -min(
+                        origin_points, math.floor(origin_points * -base / origin_base + 1e-6))
+                else:
+                    expected[move.id] = -math.floor(
+                        -base / company.retail_points_amount * multiplier + 1e-6)
+        return expected
+
+    def _retail_sync_points(self):
+        """Bring the points history in line with these documents' state, set-based:
+        one read of the history, one locked write for all the customers concerned.
+        Idempotent: posting, resetting and posting again never counts twice."""
+        moves = self._retail_points_moves()
+        if not moves:
+            return
+        Line = self.env["retail.points.line"]
+        unlinking = self.env.context.get("crm_retail_unlinking")
+        # Earning lines and redemption lines of a document never mix: the first sum
+        # is what it earned, the second what was paid with points on it.
+        net = Line._net_by_move(moves + moves.reversed_entry_id)
+        expected = {} if unlinking else moves._retail_expected_points(net)
+        vals_list = []
+        for move in moves:
+            partner = move.commercial_partner_id
+            common = {
+                "partner_id": partner.id,
+                "company_id": move.company_id.id,
+                "move_id": move.id,
+                "earned_on": (move.reversed_entry_id.invoice_date or move.invoice_date
+                              or fields.Date.context_today(self)),
+                "user_id": self.env.user.id,
+            }
+            earn_change = expected.get(move.id, 0) - net[move.id][0]
+            if earn_change:
+                vals_list.append({
+                    **common,
+                    "line_type": "invoice" if move.move_type == "out_invoice" else "refund",
+                    "points_earned": earn_change,
+                    "description": self._retail_points_description(move, earn_change),
+                })
+            # Points paid on a document come back when it is cancelled or deleted.
+            redeemed = 0 if unlinking or move.state == "cancel" else move.retail_points_redeemed
+            use_change = redeemed - net[move.id][1]
+            if use_change:
+                vals_list.append({
+                    **common,
+                    "line_type": "redemption",
+                    "points_used": use_change,
+                    "description": self.env._(
+                        "Points paid on %(document)s", document=move.display_name)
+                    if use_change > 0 else self.env._(
+                        "Points returned: %(document)s cancelled", document=move.display_name),
+                })
+        # Taking back points already spent stops at zero; paying with points never does.
+        lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True)
+        Line._record([v for v in vals_list if v.get("points_used")])
+        if not unlinking:
+            actual = defaultdict(int)
+            for line in lines:
+                actual[line.move_id.id] += line.points_earned
+            for move in moves.filtered(lambda m: m.id in actual):
+                move.sudo().retail_points = net[move.id][0] + actual[move.id]
+
+    def _retail_points_description(self, move, change):
+        if move.move_type == "out_refund":
+            return self.env._("Credit note %(document)s", document=move.display_name)
+        if change > 0:
+            return self.env._("Invoice %(document)s", document=move.display_name)
+        return self.env._("Invoice %(document)s reset or cancelled", document=move.display_name)
+
+    def _retail_can_redeem(self):
+        return self.state == "draft" and self.move_type == "out_invoice"
+
+    def _retail_discount_line_command(self, values):
+        return {"invoice_line_ids": [Command.create({**values, "quantity": 1})]}
+
+    def action_retail_redeem_points(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_points_redeem")
+        action["context"] = {"default_move_id": self.id}
+        return action

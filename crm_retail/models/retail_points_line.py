@@ -1,0 +1,198 @@
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+LINE_TYPES = [
+    ("invoice", "Invoice"),
+    ("refund", "Credit Note"),
+    ("redemption", "Redemption"),
+    ("adjustment", "Adjustment"),
+    ("expiry", "Expiry"),
+]
+
+
+def _changes_balance(vals):
+    return bool(vals.get("points_earned") or vals.get("points_used"))
+
+
+class RetailPointsLine(models.Model):
+    """The points history (lịch sử tích điểm): append-only, one line per change.
+
+    A customer's balance is the sum of its lines; corrections are new lines. Lines are
+    only written through :meth:`_record`, which locks the customers' rows, so that the
+    balance stored on the partner always equals the history and never goes negative,
+    however many cashiers work at once."""
+
+    _name = "retail.points.line"
+    _description = "Loyalty Points History"
+    _order = "date desc, id desc"
+    _rec_name = "description"
+
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, ondelete="restrict",
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True,
+        default=lambda self: self.env.company,
+    )
+    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    earned_on = fields.Date(
+        required=True, readonly=True, default=fields.Date.context_today,
+        help="Date the points were earned on: for a reversal or a credit note, the date "
+        "of the invoice it corrects. Expiry counts from it.",
+    )
+    line_type = fields.Selection(LINE_TYPES, string="Source", required=True, readonly=True)
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", index="btree_not_null", ondelete="set null",
+        readonly=True,
+    )
+    sale_order_id = fields.Many2one(
+        "sale.order", string="Sales Order", index="btree_not_null", ondelete="set null",
+        readonly=True,
+    )
+    points_earned = fields.Integer(readonly=True)
+    points_used = fields.Integer(readonly=True)
+    balance_after = fields.Integer(readonly=True)
+    description = fields.Char(required=True, readonly=True)
+    user_id = fields.Many2one(
+        "res.users", string="Done By", default=lambda self: self.env.user, readonly=True,
+    )
+
+    _points_not_both = models.Constraint(
+        "CHECK(points_earned = 0 OR points_used = 0)",
+        "A history line either earns or uses points, not both.",
+    )
+    _balance_after_positive = models.Constraint(
+        "CHECK(balance_after >= 0)",
+        "A customer's points balance cannot go negative.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.context.get("crm_retail_points_ledger"):
+            raise UserError(self.env._(
+                "Points history lines are written by invoices, redemptions, adjustments "
+                "and expiry only."
+            ))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.context.get("crm_retail_points_ledger"):
+            raise UserError(self.env._(
+                "The points history cannot be changed: record a correcting adjustment instead."
+            ))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(self.env._(
+            "The points history cannot be deleted: record a correcting adjustment instead."
+        ))
+
+    @api.model
+    def _record(self, vals_list, clamp=False):
+        """Append history lines and move the customers' balances, under a row lock.
+
+        Each vals holds ``partner_id``, ``points_earned`` or ``points_used`` and the
+        rest of the line. With ``clamp``, a decrease larger than the balance is cut to
+        the balance (a credit note for points already spent); otherwise it fails with
+        a clear error and nothing is written."""
+        vals_list = [vals for vals in vals_list if _changes_balance(vals)]
+        if not vals_list:
+            return self.browse()
+        partner_ids = sorted({vals["partner_id"] for vals in vals_list})
+        Partner = self.env["res.partner"].sudo()
+        Partner.flush_model(["loyalty_points", "loyalty_points_total"])
+        # Ordered locks: two transactions locking the same customers cannot deadlock.
+        self.env.cr.execute(SQL(
+            """
+            SELECT id, COALESCE(loyalty_points, 0), COALESCE(loyalty_points_total, 0)
+              FROM res_partner WHERE id IN %s ORDER BY id FOR UPDATE
+            """,
+            tuple(partner_ids),
+        ))
+        balances = {pid: [points, total] for pid, points, total in self.env.cr.fetchall()}
+        for vals in vals_list:
+            balance = balances[vals["partner_id"]]
+            change = vals.get("points_earned", 0) - vals.get("points_used", 0)
+            if balance[0] + change < 0:
+                if not clamp:
+                    partner = Partner.browse(vals["partner_id"])
+                    raise ValidationError(self.env._(
+                        "%(customer)s has %(balance)s points; %(points)s cannot be used.",
+                        customer=partner.display_name,
+                        balance=balance[0],
+                        points=-change,
+                    ))
+                change = -balance[0]
+                if vals.get("points_earned"):
+                    vals["points_earned"] = change
+                else:
+                    vals["points_used"] = -change
+            balance[0] += change
+            balance[1] += vals.get("points_earned", 0)
+            vals["balance_after"] = balance[0]
+        # A clamped decrease may have come down to nothing.
+        vals_list = [vals for vals in vals_list if _changes_balance(vals)]
+        lines = self.sudo().with_context(crm_retail_points_ledger=True).create(vals_list)
+        partners = Partner.browse(partner_ids).with_context(crm_retail_points_ledger=True)
+        for partner in partners:
+            partner.loyalty_points, partner.loyalty_points_total = balances[partner.id]
+        partner_ids_by_company = defaultdict(set)
+        for vals in vals_list:
+            partner_ids_by_company[vals["company_id"]].add(vals["partner_id"])
+        for company_id, company_partner_ids in partner_ids_by_company.items():
+            Partner.browse(company_partner_ids).with_company(company_id)._retail_update_tiers()
+        return lines
+
+    @api.model
+    def _net_by_move(self, moves):
+        """{move id: [points earned, points used]} of the history, in one query."""
+        groups = self.sudo()._read_group(
+            [("move_id", "in", moves.ids)],
+            groupby=["move_id"],
+            aggregates=["points_earned:sum", "points_used:sum"],
+        )
+        net = defaultdict(lambda: (0, 0))
+        net.update({move.id: (earned, used) for move, earned, used in groups})
+        return net
+
+    @api.model
+    def _cron_expire_points(self):
+        """Expire, first in first out, the points earned more than the company's expiry
+        period ago and not used since. One query per company; running it twice expires
+        nothing more."""
+        today = fields.Date.context_today(self)
+        for company in self.env["res.company"].sudo().search(
+                [("retail_points_expiry_months", ">", 0)]):
+            cutoff = fields.Date.subtract(today, months=company.retail_points_expiry_months)
+            self.flush_model()
+            # Everything used or expired so far consumed the oldest points first, so the
+            # part of the old points still unspent is what expires now.
+            self.env.cr.execute(SQL(
+                """
+                SELECT partner_id,
+                       SUM(points_earned) FILTER (WHERE earned_on < %(cutoff)s)
+                       - SUM(points_used) AS to_expire
+                  FROM retail_points_line
+                 WHERE company_id = %(company)s
+                 GROUP BY partner_id
+                HAVING SUM(points_earned) FILTER (WHERE earned_on < %(cutoff)s)
+                       - SUM(points_used) > 0
+                """,
+                cutoff=cutoff,
+                company=company.id,
+            ))
+            self._record([{
+                "partner_id": partner_id,
+                "company_id": company.id,
+                "line_type": "expiry",
+                "points_used": to_expire,
+                "earned_on": today,
+                "description": self.env._(
+                    "Points earned before %(date)s expired", date=cutoff),
+                "user_id": self.env.user.id,
+            } for partner_id, to_expire in self.env.cr.fetchall()], clamp=True)

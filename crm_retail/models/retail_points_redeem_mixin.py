@@ -1,0 +1,58 @@
+from odoo import Command, models
+from odoo.exceptions import UserError
+from odoo.tools import format_amount
+
+
+class RetailPointsRedeemMixin(models.AbstractModel):
+    """Paying part of a draft invoice or a quotation with points: a discount line worth
+    the points, and a redemption line in the history, both or neither."""
+
+    _name = "retail.points.redeem.mixin"
+    _description = "Pay with Loyalty Points"
+
+    def _retail_can_redeem(self):
+        raise NotImplementedError
+
+    def _retail_discount_line_command(self, values):
+        raise NotImplementedError
+
+    def retail_redeem_points(self, points):
+        """Redeem ``points`` of the customer's balance on this document (XML-RPC friendly)."""
+        self.ensure_one()
+        partner = self.partner_id.commercial_partner_id
+        company = self.company_id
+        if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+            raise UserError(self.env._("Enter a positive whole number of points to redeem."))
+        if not self._retail_can_redeem():
+            raise UserError(self.env._(
+                "Points can only be redeemed on a draft customer invoice or a quotation."))
+        if partner.company_id and partner.company_id != company:
+            raise UserError(self.env._(
+                "%(customer)s is a customer of %(company)s: their points cannot pay "
+                "a document of %(document_company)s.",
+                customer=partner.display_name, company=partner.company_id.name,
+                document_company=company.name))
+        product = company.retail_points_product_id
+        if not product or not company.retail_point_value:
+            raise UserError(self.env._(
+                "Set the value of a point and the redemption product in the settings."))
+        amount = points * company.retail_point_value
+        if company.currency_id.compare_amounts(amount, self.amount_total) > 0:
+            raise UserError(self.env._(
+                "%(points)s points are worth %(amount)s, more than the %(due)s due.",
+                points=points, amount=format_amount(self.env, amount, company.currency_id),
+                due=format_amount(self.env, self.amount_total, company.currency_id)))
+        if points > partner.loyalty_points:
+            raise UserError(self.env._(
+                "%(customer)s has %(balance)s points; %(points)s cannot be used.",
+                customer=partner.display_name, balance=partner.loyalty_points, points=points))
+        self.write(self._retail_discount_line_command({
+            "product_id": product.id,
+            "name": self.env._("Paid with %(points)s loyalty points", points=points),
+            "price_unit": -amount,
+            "tax_ids": [Command.clear()],
+            "retail_points_redeemed": points,
+        }))
+        # The balance check that counts is this one, under the customer's row lock.
+        self._retail_sync_points()
+        return True

@@ -1,0 +1,64 @@
+from odoo import Command, api, fields, models
+
+
+class SaleOrder(models.Model):
+    _name = "sale.order"
+    _inherit = ["sale.order", "retail.points.redeem.mixin"]
+
+    retail_points_redeemed = fields.Integer(
+        string="Points Redeemed", compute="_compute_retail_points_redeemed",
+    )
+
+    @api.depends("order_line.retail_points_redeemed")
+    def _compute_retail_points_redeemed(self):
+        for order in self:
+            order.retail_points_redeemed = sum(order.order_line.mapped("retail_points_redeemed"))
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals:
+            self._retail_sync_points()
+        return result
+
+    def _retail_sync_points(self):
+        """Points paid on an order come back when it is cancelled, and are taken again
+        if it is set back to quotation."""
+        Line = self.env["retail.points.line"]
+        orders = self
+        groups = Line.sudo()._read_group(
+            [("sale_order_id", "in", orders.ids), ("line_type", "=", "redemption")],
+            groupby=["sale_order_id"], aggregates=["points_used:sum"],
+        )
+        used = {order.id: points for order, points in groups}
+        vals_list = []
+        for order in orders:
+            redeemed = 0 if order.state == "cancel" else order.retail_points_redeemed
+            change = redeemed - used.get(order.id, 0)
+            if change:
+                vals_list.append({
+                    "partner_id": order.partner_id.commercial_partner_id.id,
+                    "company_id": order.company_id.id,
+                    "sale_order_id": order.id,
+                    "line_type": "redemption",
+                    "points_used": change,
+                    "earned_on": fields.Date.context_today(self),
+                    "user_id": self.env.user.id,
+                    "description": self.env._(
+                        "Points paid on %(document)s", document=order.name)
+                    if change > 0 else self.env._(
+                        "Points returned: %(document)s cancelled", document=order.name),
+                })
+        Line._record(vals_list)
+
+    def _retail_can_redeem(self):
+        return self.state in ("draft", "sent")
+
+    def _retail_discount_line_command(self, values):
+        return {"order_line": [Command.create({**values, "product_uom_qty": 1})]}
+
+    def action_retail_redeem_points(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_points_redeem")
+        action["context"] = {"default_sale_order_id": self.id}
+        return action
