@@ -17,6 +17,9 @@ test: setup  ## Odoo's runner for the addon, then the out-of-process tests
 test-odoo: setup  ## Odoo's own /crm,/sale_management tests with crm_retail installed (ODOO_TEST_TAGS)
 	@bash scripts/test-odoo.sh
 
+audit: setup  ## check points balances against their history (DB_NAME, default crm_retail)
+	@bash scripts/audit.sh
+
 lint: setup  ## ruff + pylint-odoo
 	@bash scripts/lint.sh
 
@@ -26,4 +29,4 @@ i18n: setup  ## re-export crm_retail.pot and merge it into vi.po
 clean:  ## stop and drop the local cluster and databases (downloads stay cached)
 	@bash scripts/clean.sh
 
-.PHONY: help setup run test test-odoo lint i18n clean
+.PHONY: help setup run test test-odoo audit lint i18n clean

@@ -25,6 +25,7 @@
         "views/account_move_views.xml",
         "views/sale_order_views.xml",
         "views/menus.xml",
+        "views/portal_templates.xml",
     ],
     "post_init_hook": "post_init_hook",
     "installable": True,

@@ -53,8 +53,8 @@ class RetailPointsLine(models.Model):
         "sale.order", string="Sales Order", index="btree_not_null", ondelete="set null",
         readonly=True,
     )
-    points_earned = fields.Integer(readonly=True)
-    points_used = fields.Integer(readonly=True)
+    points_earned = fields.Integer(readonly=True, default=0)
+    points_used = fields.Integer(readonly=True, default=0)
     balance_after = fields.Integer(readonly=True)
     description = fields.Char(required=True, readonly=True)
     user_id = fields.Many2one(
@@ -174,14 +174,15 @@ class RetailPointsLine(models.Model):
             # part of the old points still unspent is what expires now.
             self.env.cr.execute(SQL(
                 """
-                SELECT partner_id,
-                       SUM(points_earned) FILTER (WHERE earned_on < %(cutoff)s)
-                       - SUM(points_used) AS to_expire
-                  FROM retail_points_line
-                 WHERE company_id = %(company)s
-                 GROUP BY partner_id
-                HAVING SUM(points_earned) FILTER (WHERE earned_on < %(cutoff)s)
-                       - SUM(points_used) > 0
+                SELECT partner_id, to_expire FROM (
+                    SELECT partner_id,
+                           COALESCE(SUM(points_earned) FILTER (WHERE earned_on < %(cutoff)s), 0)
+                           - COALESCE(SUM(points_used), 0) AS to_expire
+                      FROM retail_points_line
+                     WHERE company_id = %(company)s
+                     GROUP BY partner_id
+                ) per_customer
+                 WHERE to_expire > 0
                 """,
                 cutoff=cutoff,
                 company=company.id,

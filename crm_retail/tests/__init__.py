@@ -2,3 +2,4 @@ from . import test_customer_file
 from . import test_purchase_statistics
 from . import test_i18n
 from . import test_loyalty
+from . import test_portal

@@ -35,7 +35,8 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         self.env["retail.points.line"].flush_model()
         self.env.cr.execute(SQL(
             """
-            SELECT COALESCE(SUM(points_earned - points_used), 0), COALESCE(SUM(points_earned), 0)
+            SELECT COALESCE(SUM(COALESCE(points_earned, 0) - COALESCE(points_used, 0)), 0),
+                   COALESCE(SUM(points_earned), 0)
               FROM retail_points_line WHERE partner_id = %s
             """,
             partners.id,

@@ -1,0 +1,27 @@
+from odoo.http import request, route
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
+
+
+class RetailPortal(CustomerPortal):
+    """A portal customer sees their own points, tier and points history on /my."""
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "retail_points_count" in counters:
+            values["retail_points_count"] = (
+                request.env.user.partner_id.commercial_partner_id.sudo().loyalty_points
+            )
+        return values
+
+    @route(["/my/points"], type="http", auth="user", website=True)
+    def portal_my_points(self, **kwargs):
+        # The record rule limits the history to the user's own customer.
+        lines = request.env["retail.points.line"].search([], limit=100)
+        values = self._prepare_portal_layout_values()
+        values.update({
+            "customer": request.env.user.partner_id.commercial_partner_id.sudo(),
+            "lines": lines,
+            "page_name": "retail_points",
+        })
+        return request.render("crm_retail.portal_my_points", values)

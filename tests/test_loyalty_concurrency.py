@@ -1,0 +1,107 @@
+"""Points under real concurrency: a server with 4 workers and parallel XML-RPC clients."""
+import re
+import subprocess
+import xmlrpc.client
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import PG_ENV, ROOT, OdooClient
+
+CLIENTS = 8
+INVOICES_PER_CLIENT = 50
+CUSTOMERS = 5
+
+
+def _amount(worker, number):
+    """10,000 to 59,000 VND: 1 to 5 points, rounded down."""
+    return 10000 + (1000 * (worker * 7 + number)) % 50000
+
+
+def _settings(admin):
+    company_id = admin.call("res.users", "read", [admin.uid], ["company_id"])[0]["company_id"][0]
+    admin.call("res.company", "write", [company_id], {
+        "retail_points_amount": 10000, "retail_point_value": 1000,
+        "retail_points_base": "total", "retail_points_min_amount": 0,
+    })
+
+
+def _invoice(client, partner_id, amount, post=True):
+    move_id = client.call("account.move", "create", {
+        "move_type": "out_invoice",
+        "partner_id": partner_id,
+        "invoice_date": "2026-03-01",
+        "invoice_line_ids": [(0, 0, {"name": "Hàng", "quantity": 1, "price_unit": amount,
+                                     "tax_ids": [(5, 0, 0)]})],
+    })
+    if post:
+        client.call("account.move", "action_post", [move_id])
+    return move_id
+
+
+def _audit(db):
+    """The project's audit command agrees: balances equal history, invoices their points."""
+    audit = subprocess.run(["bash", ROOT / "scripts" / "audit.sh"], env={**PG_ENV, "DB_NAME": db},
+                           capture_output=True, text=True)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "0 mismatches" in audit.stdout
+
+
+def _balance(client, partner_id):
+    (row,) = client.call("res.partner", "read", [partner_id], ["loyalty_points"])
+    history = client.call("retail.points.line", "search_read",
+                          [("partner_id", "=", partner_id)], ["points_earned", "points_used"])
+    assert row["loyalty_points"] == sum(h["points_earned"] - h["points_used"] for h in history)
+    return row["loyalty_points"]
+
+
+def test_parallel_posting_gives_exact_balances(odoo_server):
+    """8 clients post 50 invoices each for the same 5 customers at once."""
+    url, db = odoo_server
+    admin = OdooClient(url, db)
+    _settings(admin)
+    customers = admin.call("res.partner", "create",
+                           [{"name": f"Khách đông {i}"} for i in range(CUSTOMERS)])
+
+    def cashier(worker):
+        client = OdooClient(url, db)
+        for number in range(INVOICES_PER_CLIENT):
+            _invoice(client, customers[number % CUSTOMERS], _amount(worker, number))
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(cashier, range(CLIENTS)))
+
+    expected = dict.fromkeys(customers, 0)
+    for worker in range(CLIENTS):
+        for number in range(INVOICES_PER_CLIENT):
+            expected[customers[number % CUSTOMERS]] += _amount(worker, number) // 10000
+    assert {pid: _balance(admin, pid) for pid in customers} == expected
+    _audit(db)
+
+
+def test_parallel_redemptions_never_overspend(odoo_server):
+    """20 cashiers redeem 10 points at once from a customer holding 100."""
+    url, db = odoo_server
+    admin = OdooClient(url, db)
+    _settings(admin)
+    customer = admin.call("res.partner", "create", {"name": "Khách đổi điểm"})
+    admin.call("res.partner", "retail_adjust_points", [customer], 100, "Điểm đầu kỳ")
+    drafts = [_invoice(admin, customer, 50000, post=False) for _ in range(20)]
+
+    def redeem(move_id):
+        try:
+            OdooClient(url, db).call("account.move", "retail_redeem_points", [move_id], 10)
+            return "ok"
+        except xmlrpc.client.Fault as fault:
+            return fault.faultString
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(redeem, drafts))
+
+    refused = [result for result in results if result != "ok"]
+    assert len(refused) == 10, results
+    for message in refused:
+        assert re.search(r"has \d+ points; 10 cannot be used", message), message
+    assert _balance(admin, customer) == 0
+    discounted = admin.call("account.move.line", "search_count",
+                            [("move_id", "in", drafts), ("retail_points_redeemed", ">", 0)])
+    assert discounted == 10
+    _audit(db)
