@@ -154,6 +154,21 @@ refund = env["account.move"].create({
 })
 refund.action_post()
 
+# --- loyalty: points were earned by the invoices above; some are spent -----------
+company.write({"retail_points_amount": 10000, "retail_point_value": 1000})
+best = customers.sorted("loyalty_points", reverse=True)[:3]
+for customer in best:
+    invoice = env["account.move"].create({
+        "move_type": "out_invoice",
+        "partner_id": customer.id,
+        "invoice_date": today,
+        "invoice_user_id": cashier.id,
+        "invoice_line_ids": [Command.create({"product_id": products[2].id, "quantity": 2})],
+    })
+    invoice.retail_redeem_points(min(50, customer.loyalty_points))
+    invoice.action_post()
+customers[5].retail_adjust_points(20, "Quà tặng khai trương cửa hàng")
+
 # --- quotations and orders -----------------------------------------------------
 orders = env["sale.order"].create([{
     "partner_id": customer.id,
@@ -167,4 +182,5 @@ env.cr.commit()
 overdue = invoices.filtered(
     lambda inv: inv.payment_state != "paid" and inv.invoice_date_due < today)
 print(f"demo shop: {len(customers)} customers, {len(invoices)} invoices "
-      f"({len(overdue)} overdue), {len(orders)} sale orders")
+      f"({len(overdue)} overdue), {len(orders)} sale orders, "
+      f"{sum(customers.mapped('loyalty_points'))} points held")
