@@ -15,7 +15,7 @@ class RetailPortal(CustomerPortal):
         return values
 
     @route(["/my/points"], type="http", auth="user", website=True)
-    def portal_my_points(self, **kwargs):
+    def portal_my_points(self, **_kwargs):
         # The record rule limits the history to the user's own customer.
         lines = request.env["retail.points.line"].search([], limit=100)
         values = self._prepare_portal_layout_values()
