@@ -28,6 +28,9 @@ class AccountMove(models.Model):
         result = super().write(vals)
         if "state" in vals:
             self._retail_sync_points()
+            if vals["state"] == "posted":
+                invoices = self.filtered(lambda move: move.move_type == "out_invoice")
+                invoices.commercial_partner_id._retail_funnel_from_purchases(invoices)
         return result
 
     def unlink(self):

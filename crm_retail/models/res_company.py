@@ -36,6 +36,24 @@ class ResCompany(models.Model):
         string="Tiers Based On", default="points", required=True,
     )
 
+    retail_create_lead_on_purchase = fields.Boolean(
+        string="Card on First Purchase", default=True,
+        help="A customer who buys without a pipeline card gets one, so that the funnel "
+        "follows every customer.",
+    )
+    retail_loyal_rule = fields.Selection(
+        [("count", "Purchases in the last 12 months"), ("tier", "Membership tier")],
+        string="Loyal Customer Rule", default="count", required=True,
+    )
+    retail_loyal_purchase_count = fields.Integer(
+        string="Purchases to Be Loyal", default=5,
+        help="Purchases (on different days) in the last 12 months that make a customer loyal.",
+    )
+    retail_loyal_tier_id = fields.Many2one(
+        "retail.tier", string="Tier to Be Loyal",
+        help="Customers in this tier or a higher one are loyal.",
+    )
+
     _retail_points_amount_positive = models.Constraint(
         "CHECK(retail_points_amount >= 0 AND retail_point_value >= 0"
         " AND retail_points_min_amount >= 0 AND retail_points_expiry_months >= 0)",

@@ -21,3 +21,11 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.retail_points_product_id", readonly=False)
     retail_tier_basis = fields.Selection(
         related="company_id.retail_tier_basis", readonly=False)
+    retail_create_lead_on_purchase = fields.Boolean(
+        related="company_id.retail_create_lead_on_purchase", readonly=False)
+    retail_loyal_rule = fields.Selection(
+        related="company_id.retail_loyal_rule", readonly=False)
+    retail_loyal_purchase_count = fields.Integer(
+        related="company_id.retail_loyal_purchase_count", readonly=False)
+    retail_loyal_tier_id = fields.Many2one(
+        related="company_id.retail_loyal_tier_id", readonly=False)

@@ -16,6 +16,13 @@ PHONE_MIN_DIGITS = 8
 PHONE_MAX_DIGITS = 15  # the E.164 maximum
 # A search term that is mostly digits is taken as a phone number.
 PHONE_LIKE_TERM = re.compile(r"^[\d\s().+\-/]{6,}$")
+def _representative_lead(leads):
+    """The card that follows a customer: the most recent won one, else the most recent."""
+    leads = leads.filtered("active").sorted(lambda lead: (lead.create_date, lead.id),
+                                            reverse=True)
+    return next((lead for lead in leads if lead.stage_id.is_won), leads[:1])
+
+
 # Written only by the points history (retail.points.line._record).
 LOYALTY_BALANCE_FIELDS = {"loyalty_points", "loyalty_points_total"}
 # Posted sales documents that make the purchase statistics.
@@ -86,6 +93,18 @@ class ResPartner(models.Model):
     )
     loyalty_points_line_ids = fields.One2many(
         "retail.points.line", "partner_id", string="Points History", readonly=True,
+    )
+    retail_referrer_id = fields.Many2one(
+        "res.partner", string="Referred By", index="btree_not_null", copy=False,
+        help="The customer who brought this one.",
+    )
+    retail_referral_ids = fields.One2many(
+        "res.partner", "retail_referrer_id", string="Referred Customers", readonly=True)
+    retail_referral_count = fields.Integer(
+        string="Referrals", compute="_compute_retail_referral_count")
+    retail_stage_id = fields.Many2one(
+        "crm.stage", string="Funnel Stage", compute="_compute_retail_stage_id", store=True,
+        index=True, help="Stage of the card that follows this customer in the pipeline.",
     )
     retail_same_phone_partner_id = fields.Many2one(
         "res.partner",
@@ -179,6 +198,17 @@ class ResPartner(models.Model):
             partner.retail_total_sales = total
             partner.retail_purchase_count = purchases
             partner.retail_last_purchase_date = last_date
+
+    def _compute_retail_referral_count(self):
+        counts = dict(self.with_context(active_test=False)._read_group(
+            [("retail_referrer_id", "in", self.ids)], ["retail_referrer_id"], ["__count"]))
+        for partner in self:
+            partner.retail_referral_count = counts.get(partner, 0)
+
+    @api.depends("opportunity_ids.stage_id", "opportunity_ids.active")
+    def _compute_retail_stage_id(self):
+        for partner in self:
+            partner.retail_stage_id = _representative_lead(partner.opportunity_ids).stage_id
 
     @api.depends("phone", "email", "company_id", "country_id")
     def _compute_retail_duplicates(self):
@@ -476,3 +506,105 @@ class ResPartner(models.Model):
         action["context"] = {"default_partner_id": self.commercial_partner_id.id,
                              "search_default_group_by_month": 0}
         return action
+
+    # ------------------------------------------------------------------
+    # The seven-stage funnel: cards follow purchases
+    # ------------------------------------------------------------------
+
+    def _retail_funnel_leads(self, create_missing=False):
+        """{commercial partner id: the card that follows it}, in one search; with
+        ``create_missing``, a card is created (at the first step) for customers of
+        companies that want one on the first purchase."""
+        partners = self.commercial_partner_id
+        leads = self.env["crm.lead"].sudo().search([
+            ("partner_id", "child_of", partners.ids), ("type", "=", "opportunity")])
+        by_partner = {}
+        for lead in leads:
+            by_partner.setdefault(lead.partner_id.commercial_partner_id.id, lead.browse())
+            by_partner[lead.partner_id.commercial_partner_id.id] |= lead
+        result = {pid: _representative_lead(partner_leads)
+                  for pid, partner_leads in by_partner.items()}
+        missing = partners.filtered(
+            lambda p: p.id not in result and (p.company_id or self.env.company)
+            .retail_create_lead_on_purchase)
+        if create_missing and missing:
+            stage = self.env.ref("crm_retail.stage_target", raise_if_not_found=False)
+            created = self.env["crm.lead"].sudo().create([{
+                "name": partner.name,
+                "partner_id": partner.id,
+                "type": "opportunity",
+                "user_id": partner.user_id.id,
+                "stage_id": stage.id if stage else False,
+                "retail_referrer_id": partner.retail_referrer_id.id,
+            } for partner in missing])
+            result.update({lead.partner_id.id: lead for lead in created})
+        return result
+
+    def _retail_funnel_from_purchases(self, documents):
+        """Move the cards of these customers forward from what they have bought:
+        first purchase -> Contract, a purchase on another day -> Repeat, the loyalty
+        rule -> Loyal, and the referrer of a first-time buyer -> Advocate. One query
+        for the purchases of all the customers."""
+        partners = self.commercial_partner_id
+        if not partners:
+            return
+        self.env["account.move"].flush_model()
+        self.env["sale.order"].flush_model()
+        since = fields.Date.subtract(fields.Date.context_today(self), years=1)
+        # A purchase is a confirmed order, or an invoice that comes from no order, on
+        # a day of its own: an order and its invoice are one purchase.
+        self.env.cr.execute(SQL(
+            """
+            SELECT partner_id, COUNT(DISTINCT day), COUNT(DISTINCT day) FILTER (WHERE day >= %s)
+              FROM (
+                SELECT p.commercial_partner_id AS partner_id, so.date_order::date AS day
+                  FROM sale_order so JOIN res_partner p ON p.id = so.partner_id
+                 WHERE so.state = 'sale' AND p.commercial_partner_id IN %s
+                UNION ALL
+                SELECT m.commercial_partner_id, m.invoice_date
+                  FROM account_move m
+                 WHERE m.state = 'posted' AND m.move_type = 'out_invoice'
+                   AND m.payment_state != 'reversed' AND m.commercial_partner_id IN %s
+                   AND NOT EXISTS (
+                       SELECT 1 FROM account_move_line aml
+                         JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = aml.id
+                        WHERE aml.move_id = m.id)
+              ) purchases
+             GROUP BY partner_id
+            """,
+            since, tuple(partners.ids), tuple(partners.ids),
+        ))
+        purchases = {pid: (days, recent) for pid, days, recent in self.env.cr.fetchall()}
+        buyers = partners.filtered(lambda p: purchases.get(p.id, (0, 0))[0])
+        referrers = buyers.filtered(lambda p: purchases[p.id][0] == 1).retail_referrer_id
+        leads = (buyers | referrers)._retail_funnel_leads(create_missing=True)
+        names = ", ".join(documents.mapped("display_name"))
+        steps = {4: {}, 5: {}, 6: {}, 7: {}}
+        for partner in buyers:
+            lead = leads.get(partner.id)
+            if not lead:
+                continue
+            days, recent = purchases[partner.id]
+            steps[4][lead] = self.env._("first purchase (%(documents)s)", documents=names)
+            if days >= 2:
+                steps[5][lead] = self.env._("purchase on another day (%(documents)s)",
+                                            documents=names)
+            if partner._retail_is_loyal(recent):
+                steps[6][lead] = self.env._("loyalty rule reached")
+        for referrer in referrers:
+            if lead := leads.get(referrer.id):
+                steps[7][lead] = self.env._(
+                    "a referred customer made a first purchase (%(documents)s)", documents=names)
+        stages = self.env["crm.stage"]._retail_funnel_stages()
+        for step, reasons in steps.items():
+            if reasons and step in stages:
+                self.env["crm.lead"].sudo().browse(lead.id for lead in reasons)._retail_advance(
+                    step, {lead.id: text for lead, text in reasons.items()}, stages[step])
+
+    def _retail_is_loyal(self, recent_purchases):
+        company = self.company_id or self.env.company
+        if company.retail_loyal_rule == "tier":
+            tier = company.retail_loyal_tier_id
+            return bool(tier) and self.loyalty_tier_id.threshold >= tier.threshold \
+                and bool(self.loyalty_tier_id)
+        return recent_purchases >= company.retail_loyal_purchase_count > 0

@@ -3,3 +3,4 @@ from . import test_purchase_statistics
 from . import test_i18n
 from . import test_loyalty
 from . import test_portal
+from . import test_funnel

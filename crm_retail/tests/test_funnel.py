@@ -1,0 +1,182 @@
+from unittest.mock import patch
+
+from odoo import Command, fields
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from .common import RetailCommon
+
+STEPS = ["target", "opportunity", "quotation", "contract", "repeat", "loyal", "advocate"]
+
+
+@tagged("post_install", "-at_install")
+class TestFunnel(RetailCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stage = {name: cls.env.ref(f"crm_retail.stage_{name}") for name in STEPS}
+        cls.env.company.write({
+            "retail_create_lead_on_purchase": True,
+            "retail_loyal_rule": "count",
+            "retail_loyal_purchase_count": 3,
+        })
+        cls.Lead = cls.env["crm.lead"].with_context(tracking_disable=True)
+        cls.lead = cls.Lead.create({
+            "name": "Cơ hội An", "type": "opportunity", "partner_id": cls.customer.id,
+            "stage_id": cls.stage["opportunity"].id,
+        })
+
+    def _order(self, partner, opportunity=None, confirm=True):
+        order = self.env["sale.order"].create({
+            "partner_id": partner.id,
+            "opportunity_id": opportunity.id if opportunity else False,
+            "order_line": [Command.create({"product_id": self.product_a.id,
+                                           "product_uom_qty": 1})],
+        })
+        if confirm:
+            order.action_confirm()
+        return order
+
+    def _days_ago(self, days):
+        return fields.Date.subtract(fields.Date.today(), days=days)
+
+    def test_seven_stages_in_order_four_to_seven_won(self):
+        stages = self.env["crm.stage"].search([("retail_funnel_step", "!=", False)],
+                                              order="sequence")
+        self.assertEqual(stages.mapped("retail_funnel_step"), [str(i) for i in range(1, 8)])
+        self.assertEqual(stages.mapped("is_won"), [False] * 3 + [True] * 4)
+
+    def test_odoo_default_stages_are_adopted(self):
+        """Odoo's New/Qualified/Proposition/Won are the first four steps: their leads
+        stay put and their xmlids still resolve."""
+        for odoo_xmlid, name in (("crm.stage_lead1", "target"), ("crm.stage_lead2", "opportunity"),
+                                 ("crm.stage_lead3", "quotation"), ("crm.stage_lead4", "contract")):
+            self.assertEqual(self.env.ref(odoo_xmlid), self.stage[name])
+        self.env["crm.stage"]._retail_adopt_default_stages()  # twice is harmless
+        self.assertEqual(self.env.ref("crm.stage_lead1"), self.stage["target"])
+
+    def test_quotation_then_confirmation(self):
+        order = self._order(self.customer, self.lead, confirm=False)
+        self.assertEqual(self.lead.stage_id, self.stage["quotation"])
+        self.assertIn(order.name, self.lead.message_ids[0].body)
+        order.action_confirm()
+        self.assertEqual(self.lead.stage_id, self.stage["contract"])
+        self.assertEqual(self.customer.retail_stage_id, self.stage["contract"])
+
+    def test_invoice_without_card_creates_one(self):
+        newcomer = self.Partner.create({"name": "Khách mới mua"})
+        self._sell(newcomer, 100000)
+        card = self.env["crm.lead"].search([("partner_id", "=", newcomer.id)])
+        self.assertEqual(card.stage_id, self.stage["contract"])
+        self.env.company.retail_create_lead_on_purchase = False
+        other = self.Partner.create({"name": "Khách không thẻ"})
+        self._sell(other, 100000)
+        self.assertFalse(self.env["crm.lead"].search([("partner_id", "=", other.id)]))
+
+    def test_second_purchase_on_another_day_is_repeat(self):
+        self._sell(self.customer, 100000, date=self._days_ago(10))
+        self._sell(self.customer, 50000, date=self._days_ago(10))
+        self.assertEqual(self.lead.stage_id, self.stage["contract"])
+        self._sell(self.customer, 50000, date=self._days_ago(2))
+        self.assertEqual(self.lead.stage_id, self.stage["repeat"])
+
+    def test_order_and_its_invoice_are_one_purchase(self):
+        order = self._order(self.customer, self.lead)
+        invoice = order._create_invoices()
+        invoice.invoice_date = self._days_ago(0)
+        invoice.action_post()
+        self.assertEqual(self.lead.stage_id, self.stage["contract"])
+
+    def test_loyal_after_n_purchases_in_twelve_months(self):
+        for days in (300, 200, 100):
+            self._sell(self.customer, 100000, date=self._days_ago(days))
+        self.assertEqual(self.lead.stage_id, self.stage["loyal"])
+
+    def test_loyal_by_tier(self):
+        gold = self.env.ref("crm_retail.tier_gold")
+        self.env.company.write({"retail_loyal_rule": "tier", "retail_loyal_tier_id": gold.id})
+        self.customer.retail_adjust_points(2500, "Khách lâu năm")
+        self._sell(self.customer, 100000)
+        self.assertEqual(self.lead.stage_id, self.stage["loyal"])
+
+    def test_referrer_becomes_advocate(self):
+        friend = self.Partner.create({"name": "Bạn của An", "retail_referrer_id": self.customer.id})
+        self.assertEqual(self.customer.retail_referral_count, 1)
+        self._sell(friend, 100000)
+        self.assertEqual(self.lead.stage_id, self.stage["advocate"])
+
+    def test_never_backward_and_manual_move_back_respected(self):
+        self.env.company.retail_loyal_purchase_count = 10
+        self._sell(self.customer, 100000, date=self._days_ago(20))
+        self._sell(self.customer, 100000, date=self._days_ago(10))
+        self.assertEqual(self.lead.stage_id, self.stage["repeat"])
+        # A person moves the card back: the same facts do not push it again...
+        self.lead.stage_id = self.stage["opportunity"]
+        self._sell(self.customer, 100000, date=self._days_ago(5))
+        self.assertEqual(self.lead.stage_id, self.stage["opportunity"])
+        # ...a new, higher fact does.
+        self.customer.retail_referrer_id = False
+        friend = self.Partner.create({"name": "Bạn", "retail_referrer_id": self.customer.id})
+        self._sell(friend, 100000)
+        self.assertEqual(self.lead.stage_id, self.stage["advocate"])
+        # And a lower fact never moves a card backward.
+        self._order(self.customer, self.lead)
+        self.assertEqual(self.lead.stage_id, self.stage["advocate"])
+
+    def test_contacts_share_the_company_card(self):
+        shop = self.Partner.create({"name": "Cửa hàng Hoa", "is_company": True})
+        card = self.Lead.create({"name": "Hoa", "type": "opportunity", "partner_id": shop.id,
+                                 "stage_id": self.stage["opportunity"].id})
+        buyer_1 = self.Partner.create({"name": "Chị Hoa", "parent_id": shop.id})
+        buyer_2 = self.Partner.create({"name": "Anh Hùng", "parent_id": shop.id})
+        self._sell(buyer_1, 100000, date=self._days_ago(3))
+        self._sell(buyer_2, 100000, date=self._days_ago(1))
+        self.assertEqual(card.stage_id, self.stage["repeat"])
+        self.assertEqual(
+            self.env["crm.lead"].search_count([("partner_id", "child_of", shop.id)]), 1)
+
+    def test_new_opportunity_for_a_customer_starts_at_opportunity(self):
+        self._sell(self.customer, 100000)
+        new = self.env["crm.lead"].create({"name": "Đơn mới", "type": "opportunity",
+                                           "partner_id": self.customer.id})
+        self.assertEqual(new.stage_id, self.stage["opportunity"])
+
+    def test_stage_fields_not_copied(self):
+        self._sell(self.customer, 100000)
+        copy = self.lead.copy()
+        self.assertEqual(copy.retail_fact_step, 0)
+
+    def test_salesman_confirms_and_the_card_moves(self):
+        self.lead.user_id = self.salesman
+        order = self._order(self.customer, self.lead, confirm=False)
+        order.user_id = self.salesman
+        order.with_user(self.salesman).action_confirm()
+        self.assertEqual(self.lead.stage_id, self.stage["contract"])
+
+    def test_confirming_many_orders_is_set_based(self):
+        """The funnel's queries when confirming orders do not grow with their number."""
+        def funnel_queries(count):
+            partners = self.Partner.create([{"name": f"Khách {i}"} for i in range(count)])
+            orders = self.env["sale.order"].create([{
+                "partner_id": partner.id,
+                "order_line": [Command.create({"product_id": self.product_a.id})],
+            } for partner in partners])
+            self.env.flush_all()
+            queries = []
+            execute = self.env.cr.execute
+
+            def recording_execute(query, params=None, log_exceptions=True):
+                queries.append(str(query.code if isinstance(query, SQL) else query))
+                return execute(query, params, log_exceptions)
+
+            with patch.object(self.env.cr, "execute", recording_execute):
+                orders.action_confirm()
+                self.env.flush_all()
+            self.assertEqual(set(orders.partner_id.retail_stage_id.ids),
+                             {self.stage["contract"].id})
+            return [q for q in queries if "crm_lead" in q or "crm_stage" in q
+                    or "sale_order_line_invoice_rel" in q]
+
+        funnel_queries(3)
+        small, large = funnel_queries(10), funnel_queries(20)
+        self.assertEqual(len(small), len(large), large)
