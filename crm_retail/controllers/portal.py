@@ -16,11 +16,13 @@ class RetailPortal(CustomerPortal):
 
     @route(["/my/points"], type="http", auth="user", website=True)
     def portal_my_points(self, **_kwargs):
-        # The record rule limits the history to the user's own customer.
-        lines = request.env["retail.points.line"].search([], limit=100)
+        customer = request.env.user.partner_id.commercial_partner_id
+        # The record rule also limits a portal user to their own customer's history.
+        lines = request.env["retail.points.line"].search(
+            [("partner_id", "=", customer.id)], limit=100)
         values = self._prepare_portal_layout_values()
         values.update({
-            "customer": request.env.user.partner_id.commercial_partner_id.sudo(),
+            "customer": customer.sudo(),
             "lines": lines,
             "page_name": "retail_points",
         })

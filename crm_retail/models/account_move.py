@@ -2,8 +2,18 @@ import math
 from collections import defaultdict
 
 from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
 
 from .res_partner import SALE_MOVE_TYPES
+
+
+def _without_points_lines(commands, points_product):
+    """Line commands of a copied document, less its points discount: a copy is not paid
+    with points."""
+    return [command for command in commands
+            if not (command[0] == Command.CREATE and points_product
+                    and command[2].get("product_id") == points_product.id
+                    and command[2].get("price_unit", 0) < 0)]
 
 
 class AccountMove(models.Model):
@@ -25,6 +35,9 @@ class AccountMove(models.Model):
                 move.invoice_line_ids.mapped("retail_points_redeemed"))
 
     def write(self, vals):
+        if "partner_id" in vals and any(self.mapped("retail_points_redeemed")):
+            raise UserError(self.env._(
+                "Remove the points discount before changing the customer."))
         result = super().write(vals)
         if "state" in vals:
             self._retail_sync_points()
@@ -33,9 +46,17 @@ class AccountMove(models.Model):
                 invoices.commercial_partner_id._retail_funnel_from_purchases(invoices)
         return result
 
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        if not (default or {}).get("reversed_entry_id"):
+            for move, vals in zip(self, vals_list, strict=True):
+                vals["line_ids"] = _without_points_lines(
+                    vals.get("line_ids", []), move.company_id.retail_points_product_id)
+        return vals_list
+
     def unlink(self):
         # A draft invoice deleted with a redemption on it gives the points back.
-        self.with_context(crm_retail_unlinking=True)._retail_sync_points()
+        self._retail_sync_points(unlinking=True)
         return super().unlink()
 
     # ------------------------------------------------------------------
@@ -45,7 +66,6 @@ class AccountMove(models.Model):
     def _retail_points_moves(self):
         return self.filtered(
             lambda move: move.move_type in SALE_MOVE_TYPES
-            and move.company_id.retail_points_amount > 0
             and move.commercial_partner_id
             and move.commercial_partner_id not in move.company_id.partner_id
         )
@@ -64,6 +84,10 @@ class AccountMove(models.Model):
             )
             if move.state != "posted" or paid_with_points:
                 expected[move.id] = 0
+                continue
+            if not company.retail_points_amount:
+                # Points switched off: nothing new is earned, nothing earned is lost.
+                expected[move.id] = earned_by_move[move.id][0]
                 continue
             multiplier = move.commercial_partner_id.loyalty_tier_id.points_multiplier or 1.0
             if move.move_type == "out_invoice":
@@ -88,7 +112,7 @@ class AccountMove(models.Model):
                         -base / company.retail_points_amount * multiplier + 1e-6)
         return expected
 
-    def _retail_sync_points(self):
+    def _retail_sync_points(self, unlinking=False):
         """Bring the points history in line with these documents' state, set-based:
         one read of the history, one locked write for all the customers concerned.
         Idempotent: posting, resetting and posting again never counts twice."""
@@ -96,7 +120,6 @@ class AccountMove(models.Model):
         if not moves:
             return
         Line = self.env["retail.points.line"]
-        unlinking = self.env.context.get("crm_retail_unlinking")
         # Earning lines and redemption lines of a document never mix: the first sum
         # is what it earned, the second what was paid with points on it.
         net = Line._net_by_move(moves + moves.reversed_entry_id)
@@ -134,14 +157,20 @@ class AccountMove(models.Model):
                         "Points returned: %(document)s cancelled", document=move.display_name),
                 })
         # Taking back points already spent stops at zero; paying with points never does.
-        lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True)
-        Line._record([v for v in vals_list if v.get("points_used")])
+        lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True,
+                             update_tiers=False)
+        lines |= Line._record([v for v in vals_list if v.get("points_used")],
+                              update_tiers=False)
+        lines._retail_update_tiers()
         if not unlinking:
             actual = defaultdict(int)
-            for line in lines:
+            for line in lines.filtered("points_earned"):
                 actual[line.move_id.id] += line.points_earned
+            moves_by_points = defaultdict(self.browse)
             for move in moves.filtered(lambda m: m.id in actual):
-                move.sudo().retail_points = net[move.id][0] + actual[move.id]
+                moves_by_points[net[move.id][0] + actual[move.id]] |= move
+            for points, points_moves in moves_by_points.items():
+                points_moves.sudo().write({"retail_points": points})
 
     def _retail_points_description(self, move, change):
         if move.move_type == "out_refund":

@@ -2,11 +2,16 @@ from odoo import fields, models
 
 
 class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
+    _name = "account.move.line"
+    _inherit = ["account.move.line", "retail.points.discount.line.mixin"]
 
     retail_points_redeemed = fields.Integer(
         string="Points Redeemed", readonly=True, copy=False,
         help="Points this discount line was paid with.",
+    )
+
+    _retail_points_redeemed_positive = models.Constraint(
+        "CHECK(retail_points_redeemed >= 0)", "Points paid cannot be negative."
     )
 
     def unlink(self):

@@ -23,8 +23,8 @@ def _representative_lead(leads):
     return next((lead for lead in leads if lead.stage_id.is_won), leads[:1])
 
 
-# Written only by the points history (retail.points.line._record).
-LOYALTY_BALANCE_FIELDS = {"loyalty_points", "loyalty_points_total"}
+# Written only by the points history and the tier update, as superuser.
+LOYALTY_FIELDS = {"loyalty_points", "loyalty_points_total", "loyalty_tier_id"}
 # Posted sales documents that make the purchase statistics.
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
 
@@ -301,6 +301,7 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._retail_check_loyalty_fields(vals)
             if vals.get("ref"):
                 vals["ref"] = vals["ref"].strip()
         self._retail_keep_sequence_ahead([vals["ref"] for vals in vals_list if vals.get("ref")])
@@ -310,12 +311,14 @@ class ResPartner(models.Model):
         ).create(vals_list)
         return partners.with_env(self.env)
 
-    def write(self, vals):
-        if LOYALTY_BALANCE_FIELDS & vals.keys() and not self.env.context.get(
-                "crm_retail_points_ledger"):
+    def _retail_check_loyalty_fields(self, vals):
+        if LOYALTY_FIELDS & vals.keys() and not self.env.su:
             raise UserError(self.env._(
                 "Points balances follow the points history: use a points adjustment."
             ))
+
+    def write(self, vals):
+        self._retail_check_loyalty_fields(vals)
         if vals.get("ref"):
             vals["ref"] = vals["ref"].strip()
             self._retail_keep_sequence_ahead([vals["ref"]])
@@ -445,11 +448,13 @@ class ResPartner(models.Model):
         for partner in partners:
             tier = next((t for t in tiers if metric[partner.id] >= t.threshold), tiers.browse())
             if partner.loyalty_tier_id != tier:
-                partner.sudo().loyalty_tier_id = tier
-                if tier.pricelist_id:
-                    partner.sudo().with_company(company).property_product_pricelist = (
-                        tier.pricelist_id
-                    )
+                old_pricelist = partner.loyalty_tier_id.pricelist_id
+                partner_sudo = partner.sudo().with_company(company)
+                partner_sudo.loyalty_tier_id = tier
+                # The tier's pricelist replaces the previous tier's, never one set by hand.
+                current = partner_sudo.property_product_pricelist
+                if tier.pricelist_id or (old_pricelist and current == old_pricelist):
+                    partner_sudo.property_product_pricelist = tier.pricelist_id
 
     @api.model
     def _cron_update_tiers(self):

@@ -72,19 +72,17 @@ class RetailPointsLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.context.get("crm_retail_points_ledger"):
+        if not self.env.su:
             raise UserError(self.env._(
                 "Points history lines are written by invoices, redemptions, adjustments "
                 "and expiry only."
             ))
         return super().create(vals_list)
 
-    def write(self, vals):
-        if not self.env.context.get("crm_retail_points_ledger"):
-            raise UserError(self.env._(
-                "The points history cannot be changed: record a correcting adjustment instead."
-            ))
-        return super().write(vals)
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(self.env._(
+            "The points history cannot be changed: record a correcting adjustment instead."
+        ))
 
     @api.ondelete(at_uninstall=False)
     def _unlink_never(self):
@@ -93,7 +91,7 @@ class RetailPointsLine(models.Model):
         ))
 
     @api.model
-    def _record(self, vals_list, clamp=False):
+    def _record(self, vals_list, clamp=False, update_tiers=True):
         """Append history lines and move the customers' balances, under a row lock.
 
         Each vals holds ``partner_id``, ``points_earned`` or ``points_used`` and the
@@ -107,10 +105,12 @@ class RetailPointsLine(models.Model):
         Partner = self.env["res.partner"].sudo()
         Partner.flush_model(["loyalty_points", "loyalty_points_total"])
         # Ordered locks: two transactions locking the same customers cannot deadlock.
+        # NO KEY: balances are not keys, so other documents of these customers can still
+        # be inserted meanwhile (their foreign key checks take KEY SHARE locks).
         self.env.cr.execute(SQL(
             """
             SELECT id, COALESCE(loyalty_points, 0), COALESCE(loyalty_points_total, 0)
-              FROM res_partner WHERE id IN %s ORDER BY id FOR UPDATE
+              FROM res_partner WHERE id IN %s ORDER BY id FOR NO KEY UPDATE
             """,
             tuple(partner_ids),
         ))
@@ -137,16 +137,22 @@ class RetailPointsLine(models.Model):
             vals["balance_after"] = balance[0]
         # A clamped decrease may have come down to nothing.
         vals_list = [vals for vals in vals_list if _changes_balance(vals)]
-        lines = self.sudo().with_context(crm_retail_points_ledger=True).create(vals_list)
-        partners = Partner.browse(partner_ids).with_context(crm_retail_points_ledger=True)
-        for partner in partners:
-            partner.loyalty_points, partner.loyalty_points_total = balances[partner.id]
-        partner_ids_by_company = defaultdict(set)
-        for vals in vals_list:
-            partner_ids_by_company[vals["company_id"]].add(vals["partner_id"])
-        for company_id, company_partner_ids in partner_ids_by_company.items():
-            Partner.browse(company_partner_ids).with_company(company_id)._retail_update_tiers()
+        lines = self.sudo().create(vals_list)
+        for partner in Partner.browse(partner_ids):
+            partner.write(dict(zip(("loyalty_points", "loyalty_points_total"),
+                                   balances[partner.id], strict=True)))
+        if update_tiers:
+            lines._retail_update_tiers()
         return lines
+
+    def _retail_update_tiers(self):
+        """Update the tiers of these lines' customers, per company."""
+        partner_ids_by_company = defaultdict(set)
+        for line in self:
+            partner_ids_by_company[line.company_id.id].add(line.partner_id.id)
+        for company_id, partner_ids in partner_ids_by_company.items():
+            self.env["res.partner"].sudo().browse(partner_ids).with_company(
+                company_id)._retail_update_tiers()
 
     @api.model
     def _net_by_move(self, moves):

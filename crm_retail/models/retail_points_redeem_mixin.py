@@ -1,4 +1,4 @@
-from odoo import Command, models
+from odoo import Command, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
@@ -36,17 +36,22 @@ class RetailPointsRedeemMixin(models.AbstractModel):
         if not product or not company.retail_point_value:
             raise UserError(self.env._(
                 "Set the value of a point and the redemption product in the settings."))
-        amount = points * company.retail_point_value
-        if company.currency_id.compare_amounts(amount, self.amount_total) > 0:
+        # The point value is in company currency; the document may be in another one.
+        amount = company.currency_id._convert(
+            points * company.retail_point_value, self.currency_id, company,
+            fields.Date.context_today(self))
+        if self.currency_id.compare_amounts(amount, self.amount_total) > 0:
             raise UserError(self.env._(
                 "%(points)s points are worth %(amount)s, more than the %(due)s due.",
-                points=points, amount=format_amount(self.env, amount, company.currency_id),
-                due=format_amount(self.env, self.amount_total, company.currency_id)))
+                points=points, amount=format_amount(self.env, amount, self.currency_id),
+                due=format_amount(self.env, self.amount_total, self.currency_id)))
         if points > partner.loyalty_points:
             raise UserError(self.env._(
                 "%(customer)s has %(balance)s points; %(points)s cannot be used.",
                 customer=partner.display_name, balance=partner.loyalty_points, points=points))
-        self.write(self._retail_discount_line_command({
+        self.check_access("write")
+        # Only this method writes points on a line (the lines refuse it otherwise).
+        self.sudo().write(self._retail_discount_line_command({
             "product_id": product.id,
             "name": self.env._("Paid with %(points)s loyalty points", points=points),
             "price_unit": -amount,

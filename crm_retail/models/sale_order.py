@@ -1,4 +1,7 @@
 from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+
+from .account_move import _without_points_lines
 
 
 class SaleOrder(models.Model):
@@ -21,6 +24,9 @@ class SaleOrder(models.Model):
         return orders
 
     def write(self, vals):
+        if "partner_id" in vals and any(self.mapped("retail_points_redeemed")):
+            raise UserError(self.env._(
+                "Remove the points discount before changing the customer."))
         result = super().write(vals)
         if "state" in vals:
             self._retail_sync_points()
@@ -41,9 +47,27 @@ class SaleOrder(models.Model):
             order.opportunity_id.id: self.env._("quotation %(order)s", order=order.name)
             for order in orders})
 
-    def _retail_sync_points(self):
-        """Points paid on an order come back when it is cancelled, and are taken again
-        if it is set back to quotation."""
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        for order, vals in zip(self, vals_list, strict=True):
+            vals["order_line"] = _without_points_lines(
+                vals.get("order_line", []), order.company_id.retail_points_product_id)
+        return vals_list
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_return_points(self):
+        # Order lines go with the order by cascade, not through their unlink.
+        self._retail_sync_points(unlinking=True)
+
+    def _get_update_prices_lines(self):
+        # "Update prices" must not reprice a line paid with points.
+        return super()._get_update_prices_lines().filtered(
+            lambda line: not line.retail_points_redeemed)
+
+    def _retail_sync_points(self, unlinking=False):
+        """Points paid on an order come back when it is cancelled or deleted (unless an
+        invoice of it is posted: the discount is then on that invoice), and are taken
+        again if it is set back to quotation."""
         Line = self.env["retail.points.line"]
         orders = self
         groups = Line.sudo()._read_group(
@@ -53,7 +77,9 @@ class SaleOrder(models.Model):
         used = {order.id: points for order, points in groups}
         vals_list = []
         for order in orders:
-            redeemed = 0 if order.state == "cancel" else order.retail_points_redeemed
+            invoiced = order.invoice_ids.filtered(lambda move: move.state == "posted")
+            gone = unlinking or (order.state == "cancel" and not invoiced)
+            redeemed = 0 if gone else order.retail_points_redeemed
             change = redeemed - used.get(order.id, 0)
             if change:
                 vals_list.append({

@@ -227,6 +227,54 @@ class TestRedemption(LoyaltyCommon):
         self.assertEqual(self.Line.search_count([]), lines_before)
         self.assertPoints(self.customer, 100 + posted.retail_points)
 
+    def test_points_cannot_be_forged_on_lines_or_balances(self):
+        with self.assertRaisesRegex(UserError, "Redeem Points"):
+            self.draft.with_user(self.cashier).write({"invoice_line_ids": [Command.create({
+                "name": "x", "price_unit": 1, "retail_points_redeemed": 5})]})
+        with self.assertRaisesRegex(UserError, "history"):
+            self.customer.with_context(crm_retail_points_ledger=True).write(
+                {"loyalty_points": 99999})
+        with self.assertRaisesRegex(UserError, "history"):
+            self.Partner.create({"name": "Giả", "loyalty_points": 500})
+        with self.assertRaisesRegex(UserError, "history"):
+            self.customer.loyalty_tier_id = self.env.ref("crm_retail.tier_diamond")
+        with mute_logger("odoo.sql_db"), self.assertRaises(CheckViolation), \
+                self.env.cr.savepoint():
+            self.draft.invoice_line_ids[:1].sudo().write({"retail_points_redeemed": -100})
+        self.assertPoints(self.customer, 100)
+
+    def test_points_line_is_locked_and_not_copied(self):
+        self.draft.retail_redeem_points(30)
+        discount = self.draft.invoice_line_ids.filtered("retail_points_redeemed")
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            discount.quantity = 5
+        with self.assertRaisesRegex(UserError, "changing the customer"):
+            self.draft.partner_id = self.Partner.create({"name": "Người khác"})
+        copy = self.draft.copy()
+        self.assertFalse(copy.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.env.company.retail_points_product_id))
+        self.assertEqual(copy.amount_total, 300000)
+        self.assertPoints(self.customer, 70)
+
+    def test_redemption_kept_when_earning_is_switched_off(self):
+        self.env.company.retail_points_amount = 0
+        self.draft.retail_redeem_points(30)
+        self.assertPoints(self.customer, 70)
+        self.draft.button_cancel()
+        self.assertPoints(self.customer, 100)
+
+    def test_deleted_quotation_gives_points_back(self):
+        order = self.env["sale.order"].create({
+            "partner_id": self.customer.id,
+            "order_line": [Command.create({"product_id": self.product_a.id,
+                                           "product_uom_qty": 1, "price_unit": 500})],
+        })
+        self.env.company.retail_point_value = 10
+        order.retail_redeem_points(20)
+        self.assertPoints(self.customer, 80)
+        order.unlink()
+        self.assertPoints(self.customer, 100)
+
     def test_balance_checked_under_lock_is_final(self):
         """Even past the form's check, the history never lets the balance go negative."""
         with self.assertRaisesRegex(ValidationError, "cannot be used"):
@@ -342,6 +390,18 @@ class TestTiers(LoyaltyCommon):
         self.assertEqual(self.customer.property_product_pricelist, vip_prices)
         # Tier and balance changes are tracked in the chatter.
         self.assertTrue({"loyalty_tier_id", "loyalty_points"} <= self.customer._track_get_fields())
+
+    def test_losing_a_tier_drops_its_pricelist_not_a_manual_one(self):
+        self.env.company.retail_tier_basis = "spend"
+        for name, threshold in (("silver", 1e6), ("gold", 5e6), ("diamond", 1e7)):
+            self.env.ref(f"crm_retail.tier_{name}").threshold = threshold
+        vip_prices = self.env["product.pricelist"].create({"name": "Giá VIP"})
+        self.env.ref("crm_retail.tier_silver").pricelist_id = vip_prices
+        invoice = self._sell(self.customer, 1200000, date=fields.Date.today())
+        self.assertEqual(self.customer.property_product_pricelist, vip_prices)
+        invoice.button_draft()
+        self.assertEqual(self.customer.loyalty_tier_id, self.env.ref("crm_retail.tier_member"))
+        self.assertNotEqual(self.customer.property_product_pricelist, vip_prices)
 
     def test_multiplier_applies_to_points_earned(self):
         self._give(self.customer, 2000)  # Gold: x1.2

@@ -13,8 +13,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         # the destination take one without tripping the uniqueness check.
         src_partners.sudo().write({"ref": False})
         # The points balance is set from the merged history in _merge, not copied here.
-        result = super()._update_values(
-            src_partners, dst_partner.with_context(crm_retail_points_ledger=True))
+        result = super()._update_values(src_partners, dst_partner.sudo())
         if merged_codes and not dst_partner.ref:
             dst_partner.ref = merged_codes.pop(0)
         if merged_codes:
@@ -42,7 +41,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
             partners.id,
         ))
         balance, total = self.env.cr.fetchone()
-        partners.with_context(crm_retail_points_ledger=True).write(
+        partners.sudo().write(
             {"loyalty_points": balance, "loyalty_points_total": total})
         partners._retail_update_tiers()
         return result
