@@ -28,6 +28,7 @@
         "views/sale_order_views.xml",
         "views/menus.xml",
         "views/portal_templates.xml",
+        "report/crm_retail_funnel_report_views.xml",
     ],
     "post_init_hook": "post_init_hook",
     "installable": True,

@@ -153,6 +153,32 @@ class TestFunnel(RetailCommon):
         order.with_user(self.salesman).action_confirm()
         self.assertEqual(self.lead.stage_id, self.stage["contract"])
 
+    def test_funnel_report_counts_converts_and_times_stages(self):
+        tracked = self.env["crm.lead"].with_context(tracking_disable=False, mail_notrack=False)
+        cards = tracked.create([
+            {"name": f"Thẻ {i}", "type": "opportunity", "stage_id": self.stage["target"].id}
+            for i in range(4)])
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        # Two of four go on to Opportunity, one of those on to Quotation.
+        cards[:2].write({"stage_id": self.stage["opportunity"].id})
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        cards[:1].write({"stage_id": self.stage["quotation"].id})
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        groups = {stage: (count, converted) for stage, count, converted in
+                  self.env["crm.retail.funnel.report"]._read_group(
+                      [("lead_id", "in", cards.ids)], ["stage_id"],
+                      ["__count", "converted:avg"])}
+        self.assertEqual(groups[self.stage["target"]], (4, 0.5))
+        self.assertEqual(groups[self.stage["opportunity"]], (2, 0.5))
+        self.assertEqual(groups[self.stage["quotation"]], (1, 0.0))
+        rows = self.env["crm.retail.funnel.report"].search(
+            [("lead_id", "=", cards[0].id)], order="entered_on, id")
+        self.assertEqual(rows.mapped("funnel_step"), ["1", "2", "3"])
+        self.assertTrue(all(row.days_in_stage >= 0 for row in rows))
+
     def test_confirming_many_orders_is_set_based(self):
         """The funnel's queries when confirming orders do not grow with their number."""
         def funnel_queries(count):
