@@ -30,6 +30,9 @@
         "views/portal_templates.xml",
         "report/crm_retail_funnel_report_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["crm_retail/static/tests/tours/**/*"],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,

@@ -581,8 +581,13 @@ class ResPartner(models.Model):
         ))
         purchases = {pid: (days, recent) for pid, days, recent in self.env.cr.fetchall()}
         buyers = partners.filtered(lambda p: purchases.get(p.id, (0, 0))[0])
-        referrers = buyers.filtered(lambda p: purchases[p.id][0] == 1).retail_referrer_id
-        leads = (buyers | referrers)._retail_funnel_leads(create_missing=True)
+        leads = buyers._retail_funnel_leads(create_missing=True)
+        # The referrer is on the customer, or on the card that brought it.
+        first_timers = buyers.filtered(lambda p: purchases[p.id][0] == 1)
+        referrers = first_timers.retail_referrer_id | self.browse(
+            leads[p.id].retail_referrer_id.id for p in first_timers
+            if p.id in leads and leads[p.id].retail_referrer_id)
+        leads.update(referrers._retail_funnel_leads(create_missing=True))
         names = ", ".join(documents.mapped("display_name"))
         steps = {4: {}, 5: {}, 6: {}, 7: {}}
         for partner in buyers:

@@ -4,3 +4,4 @@ from . import test_i18n
 from . import test_loyalty
 from . import test_portal
 from . import test_funnel
+from . import test_pipeline_tour

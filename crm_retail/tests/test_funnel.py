@@ -105,6 +105,13 @@ class TestFunnel(RetailCommon):
         self._sell(friend, 100000)
         self.assertEqual(self.lead.stage_id, self.stage["advocate"])
 
+    def test_referral_set_on_the_card(self):
+        friend = self.Partner.create({"name": "Bạn qua thẻ"})
+        self.Lead.create({"name": "Bạn", "type": "opportunity", "partner_id": friend.id,
+                          "retail_referrer_id": self.customer.id})
+        self._sell(friend, 100000)
+        self.assertEqual(self.lead.stage_id, self.stage["advocate"])
+
     def test_never_backward_and_manual_move_back_respected(self):
         self.env.company.retail_loyal_purchase_count = 10
         self._sell(self.customer, 100000, date=self._days_ago(20))
