@@ -112,6 +112,10 @@ for index in range(50):
         vals["email"] = f"khachhang{index + 1:02d}@example.com"
     customer_vals.append(vals)
 customers = env["res.partner"].create(customer_vals)
+# Word of mouth: a few customers were brought by others (their first purchase makes the
+# referrer an Advocate in the pipeline).
+for referred, referrer in ((10, 2), (11, 2), (20, 7)):
+    customers[referred].retail_referrer_id = customers[referrer]
 customers[:1].write({"is_company": True, "name": "Công ty TNHH Thực phẩm Hòa Bình",
                      "vat": "0312345678", "gender": False, "birthday": False})
 

@@ -19,6 +19,7 @@ def _without_points_lines(commands, points_product):
 class AccountMove(models.Model):
     _name = "account.move"
     _inherit = ["account.move", "retail.points.redeem.mixin"]
+    _retail_redeem_wizard_field = "move_id"
 
     retail_points = fields.Integer(
         string="Points", readonly=True, copy=False,
@@ -184,10 +185,3 @@ class AccountMove(models.Model):
 
     def _retail_discount_line_command(self, values):
         return {"invoice_line_ids": [Command.create({**values, "quantity": 1})]}
-
-    def action_retail_redeem_points(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "crm_retail.action_retail_points_redeem")
-        action["context"] = {"default_move_id": self.id}
-        return action

@@ -9,6 +9,8 @@ class RetailPointsRedeemMixin(models.AbstractModel):
 
     _name = "retail.points.redeem.mixin"
     _description = "Pay with Loyalty Points"
+    # The redemption wizard's field for documents of this model.
+    _retail_redeem_wizard_field = None
 
     def _retail_can_redeem(self):
         raise NotImplementedError
@@ -61,3 +63,10 @@ class RetailPointsRedeemMixin(models.AbstractModel):
         # The balance check that counts is this one, under the customer's row lock.
         self._retail_sync_points()
         return True
+
+    def action_retail_redeem_points(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_points_redeem")
+        action["context"] = {f"default_{self._retail_redeem_wizard_field}": self.id}
+        return action

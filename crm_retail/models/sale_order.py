@@ -7,6 +7,7 @@ from .account_move import _without_points_lines
 class SaleOrder(models.Model):
     _name = "sale.order"
     _inherit = ["sale.order", "retail.points.redeem.mixin"]
+    _retail_redeem_wizard_field = "sale_order_id"
 
     retail_points_redeemed = fields.Integer(
         string="Points Redeemed", compute="_compute_retail_points_redeemed",
@@ -102,10 +103,3 @@ class SaleOrder(models.Model):
 
     def _retail_discount_line_command(self, values):
         return {"order_line": [Command.create({**values, "product_uom_qty": 1})]}
-
-    def action_retail_redeem_points(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "crm_retail.action_retail_points_redeem")
-        action["context"] = {"default_sale_order_id": self.id}
-        return action

@@ -1,5 +1,9 @@
+from contextlib import contextmanager
+from unittest.mock import patch
+
 from odoo import Command, fields
 from odoo.tests import new_test_user
+from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -49,3 +53,16 @@ class RetailCommon(AccountTestInvoicingCommon):
             "retail_purchase_count": count,
             "retail_last_purchase_date": last_date and fields.Date.to_date(last_date),
         }])
+
+    @contextmanager
+    def _record_queries(self):
+        """The SQL this block runs, as text, in order."""
+        queries = []
+        execute = self.env.cr.execute
+
+        def recording_execute(query, params=None, log_exceptions=True):
+            queries.append(query.code if isinstance(query, SQL) else str(query))
+            return execute(query, params, log_exceptions)
+
+        with patch.object(self.env.cr, "execute", recording_execute):
+            yield queries

@@ -1,8 +1,5 @@
-from unittest.mock import patch
-
 from odoo import Command, fields
 from odoo.tests import tagged
-from odoo.tools import SQL
 
 from .common import RetailCommon
 
@@ -195,14 +192,7 @@ class TestFunnel(RetailCommon):
                 "order_line": [Command.create({"product_id": self.product_a.id})],
             } for partner in partners])
             self.env.flush_all()
-            queries = []
-            execute = self.env.cr.execute
-
-            def recording_execute(query, params=None, log_exceptions=True):
-                queries.append(str(query.code if isinstance(query, SQL) else query))
-                return execute(query, params, log_exceptions)
-
-            with patch.object(self.env.cr, "execute", recording_execute):
+            with self._record_queries() as queries:
                 orders.action_confirm()
                 self.env.flush_all()
             self.assertEqual(set(orders.partner_id.retail_stage_id.ids),

@@ -138,6 +138,16 @@ class TestRedemption(LoyaltyCommon):
         self._give(self.customer, 100)
         self.draft = self._sell(self.customer, 300000, post=False)
 
+    def _quotation_paid_with_20_points(self):
+        order = self.env["sale.order"].create({
+            "partner_id": self.customer.id,
+            "order_line": [Command.create({"product_id": self.product_a.id,
+                                           "product_uom_qty": 1, "price_unit": 500})],
+        })
+        self.env.company.retail_point_value = 10
+        order.retail_redeem_points(20)
+        return order
+
     def test_redeem_on_invoice(self):
         self.draft.retail_redeem_points(30)
         self.assertPoints(self.customer, 70)
@@ -171,13 +181,7 @@ class TestRedemption(LoyaltyCommon):
         self.assertPoints(self.customer, 100)
 
     def test_redeem_on_quotation_and_cancel(self):
-        order = self.env["sale.order"].create({
-            "partner_id": self.customer.id,
-            "order_line": [Command.create({"product_id": self.product_a.id,
-                                           "product_uom_qty": 1, "price_unit": 500})],
-        })
-        self.env.company.retail_point_value = 10
-        order.retail_redeem_points(20)
+        order = self._quotation_paid_with_20_points()
         self.assertEqual(order.amount_untaxed, 300)
         self.assertPoints(self.customer, 80)
         order._action_cancel()
@@ -264,13 +268,7 @@ class TestRedemption(LoyaltyCommon):
         self.assertPoints(self.customer, 100)
 
     def test_deleted_quotation_gives_points_back(self):
-        order = self.env["sale.order"].create({
-            "partner_id": self.customer.id,
-            "order_line": [Command.create({"product_id": self.product_a.id,
-                                           "product_uom_qty": 1, "price_unit": 500})],
-        })
-        self.env.company.retail_point_value = 10
-        order.retail_redeem_points(20)
+        order = self._quotation_paid_with_20_points()
         self.assertPoints(self.customer, 80)
         order.unlink()
         self.assertPoints(self.customer, 100)

@@ -1,9 +1,5 @@
-from contextlib import contextmanager
-from unittest.mock import patch
-
 from odoo import Command
 from odoo.tests import tagged
-from odoo.tools import SQL
 
 from .common import RetailCommon
 
@@ -97,15 +93,3 @@ class TestPurchaseStatistics(RetailCommon):
         # statistics: aggregate + update; points: history read, partner lock, line insert,
         # balance update, tiers; funnel: purchases, cards, stages, card insert and update
         self.assertLessEqual(len(large), 16, large)
-
-    @contextmanager
-    def _record_queries(self):
-        queries = []
-        execute = self.env.cr.execute
-
-        def recording_execute(query, params=None, log_exceptions=True):
-            queries.append(str(query.code if isinstance(query, SQL) else query))
-            return execute(query, params, log_exceptions)
-
-        with patch.object(self.env.cr, "execute", recording_execute):
-            yield queries
