@@ -2,7 +2,6 @@ import math
 from collections import defaultdict
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
 
 from .res_partner import SALE_MOVE_TYPES
 
@@ -36,9 +35,7 @@ class AccountMove(models.Model):
                 move.invoice_line_ids.mapped("retail_points_redeemed"))
 
     def write(self, vals):
-        if "partner_id" in vals and any(self.mapped("retail_points_redeemed")):
-            raise UserError(self.env._(
-                "Remove the points discount before changing the customer."))
+        self._retail_check_customer_change(vals)
         result = super().write(vals)
         if "state" in vals:
             self._retail_sync_points()

@@ -18,6 +18,12 @@ class RetailPointsRedeemMixin(models.AbstractModel):
     def _retail_discount_line_command(self, values):
         raise NotImplementedError
 
+    def _retail_check_customer_change(self, vals):
+        # The points paid belong to the customer: they cannot follow another one.
+        if "partner_id" in vals and any(self.mapped("retail_points_redeemed")):
+            raise UserError(self.env._(
+                "Remove the points discount before changing the customer."))
+
     def retail_redeem_points(self, points):
         """Redeem ``points`` of the customer's balance on this document (XML-RPC friendly)."""
         self.ensure_one()

@@ -1,5 +1,4 @@
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
 
 from .account_move import _without_points_lines
 
@@ -25,9 +24,7 @@ class SaleOrder(models.Model):
         return orders
 
     def write(self, vals):
-        if "partner_id" in vals and any(self.mapped("retail_points_redeemed")):
-            raise UserError(self.env._(
-                "Remove the points discount before changing the customer."))
+        self._retail_check_customer_change(vals)
         result = super().write(vals)
         if "state" in vals:
             self._retail_sync_points()
