@@ -143,16 +143,23 @@ class AccountMove(models.Model):
                 })
             # Points paid on a document come back when it is cancelled or deleted.
             redeemed = 0 if unlinking or move.state == "cancel" else move.retail_points_redeemed
-            use_change = redeemed - net[move.id][1]
+            refund_share = move._retail_refunded_points(net)
+            use_change = redeemed - refund_share - net[move.id][1]
             if use_change:
+                if use_change > 0:
+                    description = self.env._("Points paid on %(document)s",
+                                             document=move.display_name)
+                elif refund_share:
+                    description = self.env._("Points returned by credit note %(document)s",
+                                             document=move.display_name)
+                else:
+                    description = self.env._("Points returned: %(document)s cancelled",
+                                             document=move.display_name)
                 vals_list.append({
                     **common,
                     "line_type": "redemption",
                     "points_used": use_change,
-                    "description": self.env._(
-                        "Points paid on %(document)s", document=move.display_name)
-                    if use_change > 0 else self.env._(
-                        "Points returned: %(document)s cancelled", document=move.display_name),
+                    "description": description,
                 })
         # Taking back points already spent stops at zero; paying with points never does.
         lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True,
@@ -169,6 +176,17 @@ class AccountMove(models.Model):
                 moves_by_points[net[move.id][0] + actual[move.id]] |= move
             for points, points_moves in moves_by_points.items():
                 points_moves.sudo().write({"retail_points": points})
+
+    def _retail_refunded_points(self, net):
+        """Points a posted credit note gives back of those that paid the invoice it
+        refunds, in proportion to the amount refunded."""
+        origin = self.reversed_entry_id
+        origin_used = net[origin.id][1] if origin else 0
+        if self.move_type != "out_refund" or self.state != "posted" or origin_used <= 0 \
+                or not origin.amount_total:
+            return 0
+        return min(origin_used,
+                   math.floor(origin_used * self.amount_total / origin.amount_total + 1e-6))
 
     def _retail_points_description(self, move, change):
         if move.move_type == "out_refund":

@@ -170,6 +170,13 @@ class TestRedemption(LoyaltyCommon):
         posted.button_cancel()
         self.assertPoints(self.customer, 100)
 
+    def test_credit_note_gives_back_the_points_paid(self):
+        self.draft.retail_redeem_points(30)
+        self.draft.action_post()
+        self.assertPoints(self.customer, 70)
+        self.draft._reverse_moves(cancel=True)
+        self.assertPoints(self.customer, 100)
+
     def test_removed_discount_line_gives_points_back(self):
         self.draft.retail_redeem_points(30)
         self.draft.invoice_line_ids.filtered("retail_points_redeemed").unlink()
