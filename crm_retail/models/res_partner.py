@@ -508,8 +508,7 @@ class ResPartner(models.Model):
             "crm_retail.action_retail_points_line"
         )
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
-        action["context"] = {"default_partner_id": self.commercial_partner_id.id,
-                             "search_default_group_by_month": 0}
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
 
     # ------------------------------------------------------------------
@@ -553,8 +552,11 @@ class ResPartner(models.Model):
         partners = self.commercial_partner_id
         if not partners:
             return
-        self.env["account.move"].flush_model()
-        self.env["sale.order"].flush_model()
+        # Only what the purchases query reads, not every pending write of the models.
+        self.env["account.move"].flush_model(
+            ["state", "move_type", "payment_state", "commercial_partner_id", "invoice_date"])
+        self.env["sale.order"].flush_model(["state", "partner_id", "date_order"])
+        self.env["account.move.line"].flush_model(["move_id", "sale_line_ids"])
         since = fields.Date.subtract(fields.Date.context_today(self), years=1)
         # A purchase is a confirmed order, or an invoice that comes from no order, on
         # a day of its own: an order and its invoice are one purchase.

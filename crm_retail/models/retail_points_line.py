@@ -175,7 +175,8 @@ class RetailPointsLine(models.Model):
         for company in self.env["res.company"].sudo().search(
                 [("retail_points_expiry_months", ">", 0)]):
             cutoff = fields.Date.subtract(today, months=company.retail_points_expiry_months)
-            self.flush_model()
+            self.flush_model(["partner_id", "company_id", "points_earned", "points_used",
+                              "earned_on"])
             # Everything used or expired so far consumed the oldest points first, so the
             # part of the old points still unspent is what expires now.
             self.env.cr.execute(SQL(
