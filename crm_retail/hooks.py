@@ -17,7 +17,7 @@ def post_init_hook(env):
     env.cr.execute(SQL(
         """
         WITH customers AS (
-            SELECT partner.id
+            SELECT partner.id, nextval(%(sequence)s)::text AS number
               FROM res_partner partner
              WHERE partner.ref IS NULL
                AND partner.parent_id IS NULL
@@ -27,7 +27,10 @@ def post_init_hook(env):
              ORDER BY partner.id
         )
         UPDATE res_partner
-           SET ref = %(prefix)s || lpad(nextval(%(sequence)s)::text, %(padding)s, '0')
+           -- lpad would cut a number longer than the padding: pad, never truncate.
+           SET ref = %(prefix)s
+                     || CASE WHEN length(customers.number) >= %(padding)s THEN customers.number
+                             ELSE lpad(customers.number, %(padding)s, '0') END
                      || %(suffix)s
           FROM customers
          WHERE res_partner.id = customers.id
