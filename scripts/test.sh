@@ -11,7 +11,7 @@ cleanup() { drop_db "$db"; }
 trap cleanup EXIT
 copy_db "$template" "$db"
 
-log="$LOCAL_DIR/test-odoo.log"
+log="${TEST_LOG:-$LOCAL_DIR/test-odoo.log}"
 echo "[test] Odoo runner: --test-tags ${TEST_TAGS:=/crm_retail} on $db (log: $log)"
 start=$(date +%s)
 "$ODOO" -c "$ODOO_CONF" -d "$db" -i crm_retail --test-enable --test-tags "$TEST_TAGS" \
@@ -21,7 +21,7 @@ odoo_rc=$?
 grep -E " (ERROR|CRITICAL) |^(FAIL|ERROR):|odoo\.tests\.(result|stats)" "$log" | grep -v "odoo.tests.stats" | tail -40
 result=$(grep -oE "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$log" | tail -1)
 ran=$(echo "$result" | awk '{print $6}')
-failed=$(( $(echo "$result" | awk '{print $1}') + $(echo "$result" | awk '{print $3}') ))
+failed=$(echo "$result" | awk '{print $1 + $3}')
 errors=$(grep -cE " (ERROR|CRITICAL) " "$log")
 if [ -z "$result" ]; then
     ran=$(grep -oE "Ran [0-9]+ test" "$log" | awk '{s+=$2} END {print s+0}')
@@ -38,10 +38,10 @@ if [ "${SKIP_PYTEST:-0}" != 1 ]; then
     echo "[test] pytest tests/"
     # The addon is installed in $db already: the external tests copy it instead of reinstalling.
     CRM_RETAIL_INSTALLED_DB="$db" "$VENV/bin/pytest" -q -p no:cacheprovider tests/ \
-        | tee "$LOCAL_DIR/test-pytest.log"
+        | tee "$log.pytest"
     pytest_rc=${PIPESTATUS[0]}
-    pytest_passed=$(grep -oE "[0-9]+ passed" "$LOCAL_DIR/test-pytest.log" | tail -1 | awk '{print $1}')
-    pytest_failed=$(grep -oE "[0-9]+ (failed|error)" "$LOCAL_DIR/test-pytest.log" | awk '{s+=$1} END {print s+0}')
+    pytest_passed=$(grep -oE "[0-9]+ passed" "$log.pytest" | tail -1 | awk '{print $1}')
+    pytest_failed=$(grep -oE "[0-9]+ (failed|error)" "$log.pytest" | awk '{s+=$1} END {print s+0}')
     if [ "$pytest_rc" -ne 0 ] && [ "${pytest_failed:-0}" -eq 0 ]; then pytest_failed=1; fi
 fi
 

@@ -9,6 +9,9 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import res_users
+from . import retail_customer_care
+from . import retail_debt_reminder
+from . import retail_debt_reminder_level
 from . import retail_points_line
 from . import retail_tier
 from . import sale_order

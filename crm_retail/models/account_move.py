@@ -38,11 +38,23 @@ class AccountMove(models.Model):
         self._retail_check_customer_change(vals)
         result = super().write(vals)
         if "state" in vals:
+            # Posting, resetting and cancelling add or remove open items.
+            self.env["res.partner"]._retail_debt_mark(
+                self.line_ids._retail_receivable_partner_ids())
             self._retail_sync_points()
             if vals["state"] == "posted":
                 invoices = self.filtered(lambda move: move.move_type == "out_invoice")
                 invoices.commercial_partner_id._retail_funnel_from_purchases(invoices)
         return result
+
+    def _post(self, soft=True):
+        invoices = self.filtered(
+            lambda move: move.move_type == "out_invoice" and move.state == "draft")
+        self.env["res.partner"]._retail_enforce_credit_limit([
+            (move, move.company_id, move.commercial_partner_id, move.amount_total_signed,
+             move._get_partner_credit_warning_exclude_amount())
+            for move in invoices if move.commercial_partner_id])
+        return super()._post(soft=soft)
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)

@@ -1,5 +1,8 @@
 from odoo import models
 
+# Line fields that move an open item between customers, accounts or ageing buckets.
+DEBT_LINE_FIELDS = {"partner_id", "account_id", "date_maturity"}
+
 
 class AccountMoveLine(models.Model):
     _name = "account.move.line"
@@ -7,3 +10,22 @@ class AccountMoveLine(models.Model):
 
     def _retail_points_documents(self):
         return self.move_id
+
+    def _retail_receivable_partner_ids(self):
+        return self.filtered(
+            lambda line: line.account_type == "asset_receivable").partner_id.ids
+
+    def _compute_amount_residual(self):
+        # Every reconciliation and unreconciliation recomputes residuals: follow them.
+        result = super()._compute_amount_residual()
+        self.env["res.partner"]._retail_debt_mark(self._retail_receivable_partner_ids())
+        return result
+
+    def write(self, vals):
+        moving = DEBT_LINE_FIELDS.intersection(vals)
+        if moving:
+            self.env["res.partner"]._retail_debt_mark(self._retail_receivable_partner_ids())
+        result = super().write(vals)
+        if moving:
+            self.env["res.partner"]._retail_debt_mark(self._retail_receivable_partner_ids())
+        return result

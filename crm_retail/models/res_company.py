@@ -54,6 +54,38 @@ class ResCompany(models.Model):
         help="Customers in this tier or a higher one are loyal.",
     )
 
+    # Debt limit
+    retail_credit_limit_policy = fields.Selection(
+        [("warn", "Warn"), ("block", "Block")],
+        string="Over the Debt Limit", default="warn", required=True,
+        help="Warn: Odoo's banner on quotations and invoices. Block: confirming an order or "
+        "posting an invoice that takes the customer above its limit fails, unless the user "
+        "is an accounting administrator.",
+    )
+
+    # Customer care (issue #5): birthday greetings, thank-you and follow-up
+    retail_birthday_greeting = fields.Boolean(
+        string="Birthday Greetings",
+        help="Every day, email a greeting to the customers whose birthday it is, once a year.",
+    )
+    retail_birthday_points = fields.Integer(
+        string="Birthday Bonus Points",
+        help="Points given with the birthday greeting (0: none).",
+    )
+    retail_thank_you_mail = fields.Boolean(
+        string="Thank-You Mail",
+        help="Email a thank-you to customers after their first posted invoice.",
+    )
+    retail_followup_days = fields.Integer(
+        string="Follow-Up After (Days)",
+        help="Schedule an activity for the customer's salesperson this many days after "
+        "the first purchase (0: none).",
+    )
+    _retail_care_positive = models.Constraint(
+        "CHECK(retail_birthday_points >= 0 AND retail_followup_days >= 0)",
+        "Birthday points and follow-up days cannot be negative.",
+    )
+
     _retail_points_amount_positive = models.Constraint(
         "CHECK(retail_points_amount >= 0 AND retail_point_value >= 0"
         " AND retail_points_min_amount >= 0 AND retail_points_expiry_months >= 0)",

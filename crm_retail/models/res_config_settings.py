@@ -29,3 +29,17 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.retail_loyal_purchase_count", readonly=False)
     retail_loyal_tier_id = fields.Many2one(
         related="company_id.retail_loyal_tier_id", readonly=False)
+
+    # Debt limit
+    retail_credit_limit_policy = fields.Selection(
+        related="company_id.retail_credit_limit_policy", readonly=False)
+
+    # Customer care
+    retail_birthday_greeting = fields.Boolean(
+        related="company_id.retail_birthday_greeting", readonly=False)
+    retail_birthday_points = fields.Integer(
+        related="company_id.retail_birthday_points", readonly=False)
+    retail_thank_you_mail = fields.Boolean(
+        related="company_id.retail_thank_you_mail", readonly=False)
+    retail_followup_days = fields.Integer(
+        related="company_id.retail_followup_days", readonly=False)

@@ -5,7 +5,7 @@ import phonenumbers
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, formatLang
 from odoo.tools.sql import column_exists, create_column
 
 from odoo.addons.phone_validation.models.mail_thread_phone import PHONE_REGEX_PATTERN
@@ -117,6 +117,40 @@ class ResPartner(models.Model):
         compute="_compute_retail_duplicates",
     )
 
+    # Debt (công nợ): per company, in company currency, on the commercial partner. Stored
+    # company-dependent (one jsonb column per figure, like standard_price) so that they can be
+    # searched and grouped; written only by _retail_debt_refresh from the journal items.
+    debt_amount = fields.Float(
+        string="Debt", company_dependent=True, readonly=True, digits=0,
+        help="Open receivable balance: posted invoices less payments and credit notes.",
+    )
+    debt_overdue_amount = fields.Float(
+        string="Overdue Debt", company_dependent=True, readonly=True, digits=0,
+        help="Part of the debt past its due date, after unapplied payments and credit notes.",
+    )
+    debt_overdue_days = fields.Integer(
+        string="Days Overdue", company_dependent=True, readonly=True,
+        help="Days past due of the oldest overdue open invoice.",
+    )
+    debt_status = fields.Selection(
+        [("none", "No debt"), ("owes", "Owes, not overdue"), ("overdue", "Overdue")],
+        string="Payment Status", company_dependent=True, readonly=True,
+    )
+    debt_currency_id = fields.Many2one(
+        "res.currency", string="Debt Currency", compute="_compute_debt_currency_id")
+
+    # Debt reminders: a customer can be left out of the daily reminders.
+    retail_no_reminder = fields.Boolean(
+        string="Do Not Remind", tracking=True,
+        help="The daily debt reminders skip this customer.",
+    )
+
+    # Debt statements: a customer can be left out of the statements sent in bulk.
+    retail_no_statement = fields.Boolean(
+        string="Do Not Send Statements", tracking=True,
+        help="Debt statements sent in bulk skip this customer.",
+    )
+
     _loyalty_points_positive = models.Constraint(
         "CHECK(loyalty_points >= 0)",
         "A customer's points balance cannot go negative.",
@@ -171,6 +205,210 @@ class ResPartner(models.Model):
             partner_filter=SQL("AND commercial_partner_id IN %s", tuple(partner_ids))
             if partner_ids is not None else SQL(),
         )
+
+    # ------------------------------------------------------------------
+    # Debt: always the receivable journal items, refreshed set-based
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _retail_debt_query(self, partner_ids=None):
+        """Per commercial partner and company: open receivable balance, the overdue part
+        (unapplied credits pay the oldest items first) and the oldest overdue due date."""
+        today = fields.Date.context_today(self)
+        return SQL(
+            """
+            SELECT partner_id, company_id,
+                   debt,
+                   GREATEST(0, LEAST(debt, COALESCE(overdue_items, 0))) AS overdue,
+                   CASE WHEN GREATEST(0, LEAST(debt, COALESCE(overdue_items, 0))) > 0
+                        THEN %(today)s - oldest_due ELSE 0 END AS overdue_days
+              FROM (
+                SELECT p.commercial_partner_id AS partner_id, aml.company_id,
+                       SUM(aml.amount_residual) AS debt,
+                       SUM(aml.amount_residual)
+                           FILTER (WHERE aml.amount_residual > 0
+                                   AND aml.date_maturity < %(today)s) AS overdue_items,
+                       MIN(aml.date_maturity)
+                           FILTER (WHERE aml.amount_residual > 0
+                                   AND aml.date_maturity < %(today)s) AS oldest_due
+                  FROM account_move_line aml
+                  JOIN account_account account ON account.id = aml.account_id
+                  JOIN res_partner p ON p.id = aml.partner_id
+                 WHERE aml.parent_state = 'posted'
+                   AND account.account_type = 'asset_receivable'
+                   AND aml.amount_residual != 0
+                   %(partner_filter)s
+                 GROUP BY p.commercial_partner_id, aml.company_id
+              ) open_items
+            """,
+            today=today,
+            partner_filter=SQL("AND p.commercial_partner_id = ANY(%s)", list(partner_ids))
+            if partner_ids is not None else SQL(),
+        )
+
+    @api.model
+    def _retail_debt_refresh(self, partner_ids=None):
+        """Rewrite the debt figures of these commercial partners (None: all) from the
+        journal items in one statement; only rows whose figures changed are written.
+        Returns the ids of the partners whose figures changed."""
+        self.env["account.move.line"].flush_model(
+            ["amount_residual", "parent_state", "account_id", "partner_id", "date_maturity",
+             "company_id"])
+        self.flush_model(["commercial_partner_id"])
+        if partner_ids is not None:
+            partner_ids = list(partner_ids)
+            if not partner_ids:
+                return []
+            self.env.cr.execute(SQL(
+                "SELECT DISTINCT commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
+                partner_ids))
+            partner_ids = [row[0] for row in self.env.cr.fetchall()]
+            targets = SQL("SELECT unnest(%s::int[]) AS id", partner_ids)
+        else:
+            # Every partner with figures now, plus every partner that had some.
+            targets = SQL(
+                """SELECT id FROM res_partner WHERE debt_status IS NOT NULL
+                   UNION SELECT partner_id FROM figures""")
+        self.env.cr.execute(SQL(
+            """
+            WITH facts AS (%(facts)s),
+            figures AS (
+                SELECT partner_id,
+                       jsonb_object_agg(company_id::text, debt) AS debt_amount,
+                       jsonb_object_agg(company_id::text, overdue) AS debt_overdue_amount,
+                       jsonb_object_agg(company_id::text, overdue_days) AS debt_overdue_days,
+                       jsonb_object_agg(company_id::text, CASE
+                           WHEN debt <= 0 THEN 'none'
+                           WHEN overdue > 0 THEN 'overdue'
+                           ELSE 'owes' END) AS debt_status
+                  FROM facts GROUP BY partner_id
+            ),
+            targets AS (%(targets)s)
+            UPDATE res_partner p
+               SET debt_amount = f.debt_amount,
+                   debt_overdue_amount = f.debt_overdue_amount,
+                   debt_overdue_days = f.debt_overdue_days,
+                   debt_status = f.debt_status
+              FROM targets t LEFT JOIN figures f ON f.partner_id = t.id
+             WHERE p.id = t.id
+               AND (p.debt_amount IS DISTINCT FROM f.debt_amount
+                    OR p.debt_overdue_amount IS DISTINCT FROM f.debt_overdue_amount
+                    OR p.debt_overdue_days IS DISTINCT FROM f.debt_overdue_days
+                    OR p.debt_status IS DISTINCT FROM f.debt_status)
+            RETURNING p.id
+            """,
+            facts=self._retail_debt_query(partner_ids),
+            targets=targets,
+        ))
+        changed = [row[0] for row in self.env.cr.fetchall()]
+        if changed:
+            self.invalidate_model(
+                ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"])
+        return changed
+
+    @api.model
+    def _retail_debt_mark(self, partner_ids):
+        """Refresh these partners' debt when the transaction is flushed: residuals change
+        in many places (posting, reconciling, reversing...), the refresh runs once."""
+        partner_ids = {pid for pid in partner_ids if pid}
+        if not partner_ids:
+            return
+        data = self.env.cr.precommit.data
+        pending = data.get("crm_retail.debt_partners")
+        if pending is None:
+            pending = data["crm_retail.debt_partners"] = set()
+            self.env.cr.precommit.add(self._retail_debt_flush)
+        pending.update(partner_ids)
+
+    @api.model
+    def _retail_debt_flush(self):
+        partner_ids = self.env.cr.precommit.data.pop("crm_retail.debt_partners", set())
+        if partner_ids:
+            self.sudo()._retail_debt_changed(partner_ids)
+
+    @api.model
+    def _retail_debt_changed(self, partner_ids):
+        """Hook after the debt of these partners was refreshed (segments follow it)."""
+        self._retail_debt_refresh(partner_ids)
+
+    @api.model
+    def _cron_refresh_debt(self):
+        # Overdue figures move with the calendar even when no entry changes.
+        self.sudo()._retail_debt_refresh()
+
+    @api.model
+    def _retail_enforce_credit_limit(self, documents):
+        """Refuse documents that take their customer above its debt limit in a company that
+        blocks, unless the user is an accounting administrator. `documents` holds tuples
+        (document, company, commercial partner, amount in company currency, amount already
+        counted in the partner's orders to invoice). Several documents of one customer
+        count together."""
+        documents = [doc for doc in documents
+                     if doc[1].account_use_credit_limit
+                     and doc[1].retail_credit_limit_policy == "block"]
+        if not documents or self.env.user.has_group("account.group_account_manager"):
+            return
+        partners = self.browse({doc[2].id for doc in documents})
+        # Serialize with any other transaction adding debt to these customers (the write
+        # makes a concurrent one fail and retry instead of reading a stale balance).
+        self.env.cr.execute(SQL(
+            "SELECT id FROM res_partner WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+            partners.ids))
+        self.env.cr.execute(SQL(
+            "UPDATE res_partner SET write_date = write_date WHERE id = ANY(%s)", partners.ids))
+        # Both are computed without dependencies: drop values read earlier in this request.
+        partners.invalidate_recordset(["credit", "credit_to_invoice"])
+        added = {}
+        for document, company, partner, amount, exclude in documents:
+            partner = partner.sudo().with_company(company)
+            if not partner.credit_limit:
+                continue
+            currency = company.currency_id
+            key = (partner.id, company.id)
+            added[key] = added.get(key, 0.0) + amount - exclude
+            debt, to_invoice = partner.credit, partner.credit_to_invoice
+            total = debt + to_invoice + added[key]
+            if currency.compare_amounts(total, partner.credit_limit) > 0:
+                def money(value, currency=currency):
+                    return formatLang(self.env, value, currency_obj=currency)
+                raise UserError(self.env._(
+                    "%(document)s cannot be confirmed: %(customer)s would owe %(total)s, above "
+                    "the debt limit of %(limit)s (debt %(debt)s, orders not yet invoiced "
+                    "%(to_invoice)s, this document %(amount)s). Ask an accounting "
+                    "administrator, or collect a payment first.",
+                    document=document.display_name, customer=partner.display_name,
+                    total=money(total), limit=money(partner.credit_limit), debt=money(debt),
+                    to_invoice=money(to_invoice), amount=money(amount),
+                ))
+
+    def action_view_debt_aging(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_debt_aging_report")
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {}
+        return action
+
+    def action_retail_apply_payments(self):
+        self.ensure_one()
+        wizard = self.env["retail.debt.reconcile"]._open_for(self)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Apply Payments to Oldest Invoices"),
+            "res_model": "retail.debt.reconcile",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    @api.depends_context("company")
+    def _compute_debt_currency_id(self):
+        self.debt_currency_id = self.env.company.currency_id
+
+    # Debt reminders: the templates list the overdue invoices through this.
+    def _retail_overdue_invoices(self):
+        """The customer's overdue invoices in the current company, oldest first."""
+        return self.env["retail.debt.reminder.level"]._overdue_invoices(self)
 
     # ------------------------------------------------------------------
     # Computes
@@ -620,3 +858,20 @@ class ResPartner(models.Model):
             return bool(tier) and self.loyalty_tier_id.threshold >= tier.threshold \
                 and bool(self.loyalty_tier_id)
         return recent_purchases >= company.retail_loyal_purchase_count > 0
+
+    # ------------------------------------------------------------------
+    # Customer care (issue #5): what was sent, so that nothing is sent twice
+    # ------------------------------------------------------------------
+
+    retail_birthday_greeted_year = fields.Integer(
+        string="Birthday Greeted In", readonly=True, copy=False,
+        help="Year of the last birthday greeting sent to this customer.",
+    )
+    retail_thank_you_date = fields.Date(
+        string="Thank-You Sent On", readonly=True, copy=False,
+        help="Date the thank-you for the first purchase was sent.",
+    )
+    retail_followup_date = fields.Date(
+        string="Follow-Up Scheduled On", readonly=True, copy=False,
+        help="Date the follow-up activity after the first purchase was scheduled.",
+    )

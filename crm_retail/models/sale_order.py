@@ -38,6 +38,13 @@ class SaleOrder(models.Model):
             self._retail_quotation_facts()
         return result
 
+    def action_confirm(self):
+        self.env["res.partner"]._retail_enforce_credit_limit([
+            (order, order.company_id, order.partner_id.commercial_partner_id,
+             order.amount_total / (order.currency_rate or 1.0), 0.0)
+            for order in self.filtered(lambda order: order.state in ("draft", "sent"))])
+        return super().action_confirm()
+
     def _retail_quotation_facts(self):
         """A quotation made for (or linked to) an opportunity moves its card to Quotation."""
         orders = self.filtered("opportunity_id")

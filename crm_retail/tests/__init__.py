@@ -5,3 +5,7 @@ from . import test_loyalty
 from . import test_portal
 from . import test_funnel
 from . import test_pipeline_tour
+from . import test_customer_care
+from . import test_debt
+from . import test_debt_reminder
+from . import test_debt_statement

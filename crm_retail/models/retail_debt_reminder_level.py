@@ -1,0 +1,302 @@
+import logging
+from collections import defaultdict
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+
+class RetailDebtReminderLevel(models.Model):
+    """A reminder level (mức nhắc nợ): how many days past due an invoice must be for
+    its customer to get this level's mail and activities.
+
+    The daily cron sends each overdue customer one message, of the highest level that
+    one of its invoices reached and that no earlier reminder of that level or higher
+    already covered; the message lists all the customer's overdue invoices. What was
+    sent is the append-only ``retail.debt.reminder`` log."""
+
+    _name = "retail.debt.reminder.level"
+    _description = "Debt Reminder Level"
+    _order = "company_id, sequence, days_overdue, id"
+
+    name = fields.Char(required=True, translate=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company,
+    )
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    days_overdue = fields.Integer(
+        required=True,
+        help="An invoice this many days past its due date, or more, reaches this level.",
+    )
+    mail_template_id = fields.Many2one(
+        "mail.template", required=True, ondelete="restrict",
+        domain=[("model", "=", "res.partner")],
+        help="Sent to the customer (logged as a note when it has no email address); "
+        "the customer is the template's record.",
+    )
+    activity_salesperson = fields.Boolean(
+        string="Activity for the Salesperson",
+        help="Schedule a to-do for the customer's salesperson.",
+    )
+    activity_accountant = fields.Boolean(
+        string="Activity for the Accountant",
+        help="Schedule a to-do for the accountant below.",
+    )
+    accountant_id = fields.Many2one("res.users", domain=[("share", "=", False)])
+    activity_note = fields.Html(
+        translate=True, help="Note of the scheduled activities.",
+    )
+
+    _days_overdue_positive = models.Constraint(
+        "CHECK(days_overdue > 0)", "A reminder level must be at least one day overdue.",
+    )
+    _days_overdue_unique = models.Constraint(
+        "UNIQUE(company_id, days_overdue)",
+        "A company already has a reminder level for this number of days overdue.",
+    )
+
+    @api.constrains("activity_accountant", "accountant_id")
+    def _check_accountant(self):
+        for level in self:
+            if level.activity_accountant and not level.accountant_id:
+                raise ValidationError(self.env._(
+                    "Reminder level “%(level)s” creates an activity for the accountant: "
+                    "choose the accountant.", level=level.display_name,
+                ))
+
+    # ------------------------------------------------------------------
+    # What is overdue and what is due
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _overdue_items_query(self, partner_ids=None):
+        """Per commercial partner and document of the current company: the oldest
+        due date and the residual of its overdue open receivable items."""
+        self.env["account.move.line"].flush_model([
+            "partner_id", "company_id", "parent_state", "account_id", "amount_residual",
+            "amount_residual_currency", "currency_id", "date_maturity", "move_id",
+        ])
+        self.env["account.account"].flush_model(["account_type"])
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        return SQL(
+            """
+            SELECT lp.commercial_partner_id AS partner_id,
+                   aml.move_id,
+                   aml.currency_id,
+                   MIN(aml.date_maturity) AS date_due,
+                   SUM(aml.amount_residual) AS residual,
+                   SUM(aml.amount_residual_currency) AS residual_currency
+              FROM account_move_line aml
+              JOIN account_account account ON account.id = aml.account_id
+              JOIN res_partner lp ON lp.id = aml.partner_id
+             WHERE aml.company_id = %(company_id)s
+               AND aml.parent_state = 'posted'
+               AND account.account_type = 'asset_receivable'
+               AND aml.amount_residual > 0
+               AND aml.date_maturity < %(today)s
+               %(partner_filter)s
+             GROUP BY lp.commercial_partner_id, aml.move_id, aml.currency_id
+            """,
+            company_id=self.env.company.id,
+            today=fields.Date.context_today(self),
+            partner_filter=SQL("AND lp.commercial_partner_id IN %s", tuple(partner_ids))
+            if partner_ids is not None else SQL(),
+        )
+
+    @api.model
+    def _overdue_invoices(self, partner):
+        """The overdue invoices of a customer in the current company, oldest first,
+        as the reminder templates list them."""
+        self.env.cr.execute(self._overdue_items_query(partner.commercial_partner_id.ids))
+        rows = self.env.cr.dictfetchall()
+        moves = self.env["account.move"].browse(row["move_id"] for row in rows)
+        currencies = self.env["res.currency"].browse(row["currency_id"] for row in rows)
+        today = fields.Date.context_today(self)
+        invoices = [{
+            "move": move,
+            "name": move.name,
+            "date": move.invoice_date or move.date,
+            "date_due": row["date_due"],
+            "days_overdue": (today - row["date_due"]).days,
+            "residual": row["residual_currency"],
+            "currency": currency,
+        } for row, move, currency in zip(rows, moves, currencies, strict=True)]
+        return sorted(invoices, key=lambda invoice: (invoice["date_due"], invoice["move"].id))
+
+    @api.model
+    def _reminders_due(self, partner_ids=None):
+        """{commercial partner id: {move id: level id}} for the current company: for
+        each overdue invoice of a customer that may be reminded, the highest level it
+        reached, unless a reminder of that level or a higher one already covered it."""
+        self.flush_model(["company_id", "active", "days_overdue"])
+        self.env["res.partner"].flush_model(["retail_no_reminder"])
+        self.env["retail.debt.reminder"].flush_model(["level_days", "move_ids"])
+        self.env.cr.execute(SQL(
+            """
+            WITH overdue AS (%(overdue)s)
+            SELECT overdue.partner_id, overdue.move_id, level.id
+              FROM overdue
+              JOIN res_partner customer ON customer.id = overdue.partner_id
+             CROSS JOIN LATERAL (
+                   SELECT l.id, l.days_overdue
+                     FROM retail_debt_reminder_level l
+                    WHERE l.company_id = %(company_id)s AND l.active
+                      AND l.days_overdue <= %(today)s - overdue.date_due
+                    ORDER BY l.days_overdue DESC
+                    LIMIT 1
+                   ) level
+             WHERE customer.retail_no_reminder IS NOT TRUE
+               AND NOT EXISTS (
+                   SELECT 1
+                     FROM retail_debt_reminder_account_move_rel covered
+                     JOIN retail_debt_reminder reminder ON reminder.id = covered.reminder_id
+                    WHERE covered.move_id = overdue.move_id
+                      AND reminder.level_days >= level.days_overdue)
+            """,
+            overdue=self._overdue_items_query(partner_ids),
+            company_id=self.env.company.id,
+            today=fields.Date.context_today(self),
+        ))
+        due = defaultdict(dict)
+        for partner_id, move_id, level_id in self.env.cr.fetchall():
+            due[partner_id][move_id] = level_id
+        return dict(due)
+
+    # ------------------------------------------------------------------
+    # Sending
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_send_reminders(self):
+        """Daily: every company's overdue customers get the reminder due. Each customer
+        is sent and committed on its own, so that one failing customer neither stops
+        the run nor makes the others be sent again; it is tried again on the next run."""
+        Level = self.sudo()
+        customers = []
+        for [company] in Level._read_group([("active", "=", True)], ["company_id"]):
+            due = Level.with_company(company)._reminders_due()
+            customers += [(company, partner_id) for partner_id in due]
+        cron = self.env["ir.cron"]
+        cron._commit_progress(remaining=len(customers))
+        for company, partner_id in customers:
+            Level.with_company(company)._send_reminder_safely(
+                Level.env["res.partner"].browse(partner_id))
+            if not cron._commit_progress(1):
+                break
+
+    def _send_reminder_safely(self, partner):
+        """Send what is due to one customer in a savepoint: a failure leaves nothing
+        half done and is noted in the customer's chatter. Returns the logs written,
+        or None on failure."""
+        try:
+            with self.env.cr.savepoint():
+                return self._send_reminder(partner)
+        except Exception as error:  # whatever fails, it is this customer's only
+            _logger.warning("Debt reminder to customer %s (company %s) failed",
+                            partner.id, self.env.company.id, exc_info=True)
+            self._note_failure(partner, error)
+            return None
+
+    def _note_failure(self, partner, error):
+        """Tell the accountant in the chatter why the customer got nothing."""
+        try:
+            with self.env.cr.savepoint():
+                partner.message_post(body=self.env._(
+                    "The debt reminder could not be sent: %(error)s", error=str(error)))
+        except Exception:  # the run goes on even if the chatter itself fails
+            _logger.warning("Debt reminder failure of customer %s could not be noted",
+                            partner.id, exc_info=True)
+
+    def _send_reminder(self, partner):
+        """Send one customer the reminder due in the current company: one message
+        of the highest level due listing all its overdue invoices, the activities of
+        that level, and one log per level covering the invoices that reached it.
+        Returns the logs written (empty when nothing is due)."""
+        # Whoever else is sending to this customer (the cron, a button) finishes
+        # first; what it sent is then no longer due.
+        partner = partner.commercial_partner_id
+        if not partner.try_lock_for_update(allow_referencing=True):
+            _logger.info("Debt reminder to customer %s skipped: being sent", partner.id)
+            return self.env["retail.debt.reminder"]
+        due = self._reminders_due(partner.ids).get(partner.id)
+        if not due:
+            return self.env["retail.debt.reminder"]
+        levels = self.browse(set(due.values()))
+        level = max(levels, key=lambda level: level.days_overdue)
+        emailed = bool(partner.email_normalized)
+        if emailed:
+            message = partner.message_post_with_source(
+                level.mail_template_id, message_type="comment", subtype_xmlid="mail.mt_comment",
+            )
+        else:
+            # No address to send to: the same text is kept in the chatter as a note.
+            message = partner.message_post_with_source(
+                level.mail_template_id, subtype_xmlid="mail.mt_note", partner_ids=[],
+            )
+        level._schedule_activities(partner)
+        return self.env["retail.debt.reminder"].sudo().create([{
+            "partner_id": partner.id,
+            "company_id": self.env.company.id,
+            "level_id": reached.id,
+            "level_days": reached.days_overdue,
+            "move_ids": [
+                Command.set([mid for mid, lid in due.items() if lid == reached.id])],
+            "message_id": message[:1].id,
+            "emailed": emailed,
+        } for reached in levels])
+
+    def _schedule_activities(self, partner):
+        self.ensure_one()
+        users = self.env["res.users"]
+        if self.activity_salesperson:
+            users |= partner.user_id
+        if self.activity_accountant:
+            users |= self.accountant_id
+        for user in users:
+            partner.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=user.id,
+                summary=self.env._("Debt reminder: %(level)s", level=self.name),
+                note=self.activity_note,
+            )
+
+    @api.model
+    def _action_send_now(self, partners):
+        """"Send Reminder Now" on customers: the cron's logic for these customers in
+        the current company, reported in a notification."""
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(self.env._("Only accounting users send debt reminders."))
+        Level = self.sudo()
+        sent, failed = self.env["retail.debt.reminder"], self.env["res.partner"]
+        for partner in partners.commercial_partner_id:
+            logs = Level._send_reminder_safely(partner.sudo())
+            if logs is None:
+                failed |= partner
+            else:
+                sent |= logs
+        if failed:
+            message, kind = self.env._(
+                "The reminder could not be sent to %(customers)s: see their chatter.",
+                customers=", ".join(failed.mapped("display_name")),
+            ), "danger"
+        elif sent:
+            message, kind = self.env._(
+                "Reminder sent to %(customers)s.",
+                customers=", ".join(sent.partner_id.mapped("display_name")),
+            ), "success"
+        else:
+            message, kind = self.env._(
+                "No reminder is due: no overdue invoice reached a level not yet sent."
+            ), "warning"
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": message,
+                "type": kind,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

@@ -1,0 +1,24 @@
+from odoo import fields, models
+
+
+class RetailDebtAgingWizard(models.TransientModel):
+    _name = "retail.debt.aging.wizard"
+    _description = "Aged Receivables at a Date"
+
+    date = fields.Date(
+        string="As of", required=True, default=fields.Date.context_today,
+        help="Items open at this date, aged at this date; payments and reconciliations "
+        "made later are left out.")
+
+    def action_open(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_debt_aging_report")
+        action["context"] = {
+            "retail_aging_date": fields.Date.to_string(self.date),
+            "search_default_group_partner": 1,
+        }
+        action["display_name"] = self.env._(
+            "Aged Receivables at %(date)s",
+            date=self.env["ir.qweb.field.date"].value_to_html(self.date, {}))
+        return action
