@@ -41,6 +41,11 @@
         "views/menus.xml",
         "views/portal_templates.xml",
         "report/crm_retail_funnel_report_views.xml",
+        # Segments (issue #5): after menus.xml, whose menus they extend
+        "data/retail_segment_data.xml",
+        "views/retail_segment_views.xml",
+        "report/retail_segment_report_views.xml",
+        "report/retail_segment_pareto_report_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["crm_retail/static/tests/tours/**/*"],

@@ -4,7 +4,8 @@ from odoo.tools import SQL
 def post_init_hook(env):
     """On a database with history: keep the code sequence past the codes customers
     already have, and give a code to every existing customer without one, in one
-    statement; fill every customer's debt from the journal items. Existing companies get the redemption product (new ones by default)."""
+    statement; fill every customer's debt from the journal items. Existing companies get
+    the redemption product (new ones by default)."""
     env["res.company"].search([("retail_points_product_id", "=", False)]).write(
         {"retail_points_product_id": env.ref("crm_retail.product_points_redemption").id})
     Partner = env["res.partner"]

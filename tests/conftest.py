@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ODOO = ROOT / ".venv" / "bin" / "odoo"
-CONF = ROOT / ".local" / "odoo.conf"
+CONF = Path(os.environ.get("ODOO_CONF") or ROOT / ".local" / "odoo.conf")
 FILESTORE = ROOT / ".local" / "data" / "filestore"
 PG_ENV = {**os.environ, "PGHOST": str(ROOT / ".local" / "pgrun"), "PGUSER": "odoo",
           "PGDATABASE": "postgres"}

@@ -75,7 +75,7 @@ def _limit_user(admin):
     groups = [admin.call("ir.model.data", "check_object_reference", module, name)[1]
               for module, name in (("sales_team", "group_sale_salesman"),
                                    ("account", "group_account_invoice"))]
-    admin.call("res.users", "create", {
+    return admin.call("res.users", "create", {
         "name": "Thu ngân", "login": "limit_cashier", "password": "limit_cashier",
         "group_ids": [(6, 0, groups)],
     })
@@ -88,7 +88,7 @@ def test_debt_limit_block_holds_under_concurrency(odoo_server, admin):
     company_id = _company(admin)
     admin.call("res.company", "write", [company_id], {
         "account_use_credit_limit": True, "retail_credit_limit_policy": "block"})
-    _limit_user(admin)
+    cashier_id = _limit_user(admin)
     product_id = admin.call("product.product", "create", {"name": "Gạo", "list_price": 600})
     rounds = 4
     for number in range(rounds):
@@ -96,7 +96,7 @@ def test_debt_limit_block_holds_under_concurrency(odoo_server, admin):
             "name": f"Đại lý {number}", "credit_limit": 1000,
             "use_partner_credit_limit": True})
         orders = [admin.call("sale.order", "create", {
-            "partner_id": partner_id,
+            "partner_id": partner_id, "user_id": cashier_id,
             "order_line": [(0, 0, {"product_id": product_id, "product_uom_qty": 1,
                                    "price_unit": 600, "tax_ids": [(5, 0, 0)]})],
         }) for _ in range(2)]

@@ -13,6 +13,8 @@ from . import retail_customer_care
 from . import retail_debt_reminder
 from . import retail_debt_reminder_level
 from . import retail_points_line
+from . import retail_segment
+from . import retail_segment_member
 from . import retail_tier
 from . import sale_order
 from . import sale_order_line

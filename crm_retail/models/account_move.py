@@ -36,11 +36,12 @@ class AccountMove(models.Model):
 
     def write(self, vals):
         self._retail_check_customer_change(vals)
+        # Posting, resetting and cancelling add or remove open items.
+        was_open = self.line_ids._retail_receivable_partner_ids() if "state" in vals else []
         result = super().write(vals)
         if "state" in vals:
-            # Posting, resetting and cancelling add or remove open items.
             self.env["res.partner"]._retail_debt_mark(
-                self.line_ids._retail_receivable_partner_ids())
+                was_open + self.line_ids._retail_receivable_partner_ids())
             self._retail_sync_points()
             if vals["state"] == "posted":
                 invoices = self.filtered(lambda move: move.move_type == "out_invoice")

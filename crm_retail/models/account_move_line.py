@@ -12,8 +12,10 @@ class AccountMoveLine(models.Model):
         return self.move_id
 
     def _retail_receivable_partner_ids(self):
+        """Customers of these lines that are open items: posted receivable lines."""
         return self.filtered(
-            lambda line: line.account_type == "asset_receivable").partner_id.ids
+            lambda line: line.parent_state == "posted"
+            and line.account_type == "asset_receivable").partner_id.ids
 
     def _compute_amount_residual(self):
         # Every reconciliation and unreconciliation recomputes residuals: follow them.

@@ -66,7 +66,8 @@ class ResCompany(models.Model):
     # Customer care (issue #5): birthday greetings, thank-you and follow-up
     retail_birthday_greeting = fields.Boolean(
         string="Birthday Greetings",
-        help="Every day, email a greeting to the customers whose birthday it is, once a year.",
+        help="Every day, email a greeting to the customers whose birthday it is, once a year, "
+        "in their language.",
     )
     retail_birthday_points = fields.Integer(
         string="Birthday Bonus Points",

@@ -136,8 +136,7 @@ class ResPartner(models.Model):
         [("none", "No debt"), ("owes", "Owes, not overdue"), ("overdue", "Overdue")],
         string="Payment Status", company_dependent=True, readonly=True,
     )
-    debt_currency_id = fields.Many2one(
-        "res.currency", string="Debt Currency", compute="_compute_debt_currency_id")
+    debt_currency_id = fields.Many2one("res.currency", compute="_compute_debt_currency_id")
 
     # Debt reminders: a customer can be left out of the daily reminders.
     retail_no_reminder = fields.Boolean(
@@ -212,25 +211,15 @@ class ResPartner(models.Model):
 
     @api.model
     def _retail_debt_query(self, partner_ids=None):
-        """Per commercial partner and company: open receivable balance, the overdue part
-        (unapplied credits pay the oldest items first) and the oldest overdue due date."""
-        today = fields.Date.context_today(self)
+        """Per commercial partner and company: open receivable balance, the overdue part and
+        the days overdue of the oldest overdue item, after unapplied payments and credit
+        notes pay the open items oldest due first (as "apply to oldest first" would)."""
         return SQL(
             """
-            SELECT partner_id, company_id,
-                   debt,
-                   GREATEST(0, LEAST(debt, COALESCE(overdue_items, 0))) AS overdue,
-                   CASE WHEN GREATEST(0, LEAST(debt, COALESCE(overdue_items, 0))) > 0
-                        THEN %(today)s - oldest_due ELSE 0 END AS overdue_days
-              FROM (
-                SELECT p.commercial_partner_id AS partner_id, aml.company_id,
-                       SUM(aml.amount_residual) AS debt,
-                       SUM(aml.amount_residual)
-                           FILTER (WHERE aml.amount_residual > 0
-                                   AND aml.date_maturity < %(today)s) AS overdue_items,
-                       MIN(aml.date_maturity)
-                           FILTER (WHERE aml.amount_residual > 0
-                                   AND aml.date_maturity < %(today)s) AS oldest_due
+            WITH open_items AS (
+                SELECT p.commercial_partner_id AS partner_id, aml.company_id, aml.id,
+                       aml.amount_residual AS residual,
+                       COALESCE(aml.date_maturity, aml.date) AS due
                   FROM account_move_line aml
                   JOIN account_account account ON account.id = aml.account_id
                   JOIN res_partner p ON p.id = aml.partner_id
@@ -238,10 +227,29 @@ class ResPartner(models.Model):
                    AND account.account_type = 'asset_receivable'
                    AND aml.amount_residual != 0
                    %(partner_filter)s
-                 GROUP BY p.commercial_partner_id, aml.company_id
-              ) open_items
+            ), totals AS (
+                SELECT partner_id, company_id, SUM(residual) AS debt,
+                       COALESCE(-SUM(residual) FILTER (WHERE residual < 0), 0) AS credits
+                  FROM open_items GROUP BY partner_id, company_id
+            ), uncovered AS (
+                -- what of each overdue item the credits, spent oldest due first, leave open
+                SELECT partner_id, company_id, due,
+                       LEAST(residual, covered_until - credits) AS amount
+                  FROM (SELECT i.partner_id, i.company_id, i.due, i.residual, t.credits,
+                               SUM(i.residual) OVER (PARTITION BY i.partner_id, i.company_id
+                                                     ORDER BY i.due, i.id) AS covered_until
+                          FROM open_items i JOIN totals t USING (partner_id, company_id)
+                         WHERE i.residual > 0) running
+                 WHERE covered_until > credits AND due < %(today)s
+            )
+            SELECT t.partner_id, t.company_id, t.debt,
+                   COALESCE(SUM(u.amount), 0) AS overdue,
+                   COALESCE(%(today)s - MIN(u.due), 0) AS overdue_days
+              FROM totals t
+              LEFT JOIN uncovered u USING (partner_id, company_id)
+             GROUP BY t.partner_id, t.company_id, t.debt
             """,
-            today=today,
+            today=fields.Date.context_today(self),
             partner_filter=SQL("AND p.commercial_partner_id = ANY(%s)", list(partner_ids))
             if partner_ids is not None else SQL(),
         )
@@ -324,12 +332,9 @@ class ResPartner(models.Model):
     def _retail_debt_flush(self):
         partner_ids = self.env.cr.precommit.data.pop("crm_retail.debt_partners", set())
         if partner_ids:
-            self.sudo()._retail_debt_changed(partner_ids)
-
-    @api.model
-    def _retail_debt_changed(self, partner_ids):
-        """Hook after the debt of these partners was refreshed (segments follow it)."""
-        self._retail_debt_refresh(partner_ids)
+            self.sudo()._retail_debt_refresh(partner_ids)
+            # Their sales and debt changed: so may their segments.
+            self.env["retail.segment"].sudo()._recompute_partners(list(partner_ids))
 
     @api.model
     def _cron_refresh_debt(self):

@@ -2,6 +2,8 @@ import calendar
 from datetime import date, timedelta
 from functools import partial
 
+import pytz
+
 from odoo import api, fields, models
 from odoo.tools import SQL, format_date, split_every
 
@@ -25,8 +27,12 @@ class RetailCustomerCare(models.AbstractModel):
 
     @api.model
     def _today(self, company):
-        # The shop's day, not the server's: 00:30 in Hà Nội is still yesterday in UTC.
-        return fields.Date.context_today(self.with_context(tz=company.partner_id.tz))
+        """The shop's day, not the server's (00:30 in Hà Nội is still yesterday in UTC):
+        in the timezone of the company's address, else of its country (Vietnam has one),
+        else of the cron's user."""
+        zones = pytz.country_timezones.get(company.country_id.code or "") or [None]
+        tz = company.partner_id.tz or zones[0]
+        return fields.Date.context_today(self.with_context(tz=tz))
 
     @api.model
     def _in_batches(self, items, process):
@@ -164,7 +170,8 @@ class RetailCustomerCare(models.AbstractModel):
         """Customers whose first purchase from the company (a posted customer invoice
         not cancelled by a credit note) is dated between the two dates and that are
         not marked yet, in one query: rows of (partner id, invoice id, invoice date,
-        user), the user being the customer's salesperson, else the invoice's."""
+        user), the user being the customer's salesperson, else the invoice's, else the
+        invoice's creator."""
         purchase = SQL(
             "m.company_id = %s AND m.state = 'posted' AND m.move_type = 'out_invoice'"
             " AND m.payment_state != 'reversed'",
@@ -227,10 +234,12 @@ class RetailCustomerCare(models.AbstractModel):
         # Read together: the notes name each invoice.
         names = {invoice.id: invoice.name
                  for invoice in self.env["account.move"].browse(row[1] for row in rows)}
+        model_id = self.env["ir.model"]._get_id("res.partner")
+        todo = self.env.ref("mail.mail_activity_data_todo")
         self.env["mail.activity"].create([{
-            "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+            "res_model_id": model_id,
             "res_id": partner_id,
-            "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
+            "activity_type_id": todo.id,
             "user_id": user_id,
             "date_deadline": today,
             "summary": self.env._("Follow up after the first purchase"),

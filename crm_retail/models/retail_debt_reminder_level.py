@@ -217,7 +217,7 @@ class RetailDebtReminderLevel(models.Model):
         Returns the logs written (empty when nothing is due)."""
         # Whoever else is sending to this customer (the cron, a button) finishes
         # first; what it sent is then no longer due.
-        partner = partner.commercial_partner_id
+        partner = partner.with_env(self.env).commercial_partner_id
         if not partner.try_lock_for_update(allow_referencing=True):
             _logger.info("Debt reminder to customer %s skipped: being sent", partner.id)
             return self.env["retail.debt.reminder"]
@@ -256,11 +256,13 @@ class RetailDebtReminderLevel(models.Model):
         if self.activity_accountant:
             users |= self.accountant_id
         for user in users:
+            # In the language of the person who will do it, not of the cron's user.
+            level = self.with_context(lang=user.lang)
             partner.activity_schedule(
                 "mail.mail_activity_data_todo",
                 user_id=user.id,
-                summary=self.env._("Debt reminder: %(level)s", level=self.name),
-                note=self.activity_note,
+                summary=level.env._("Debt reminder: %(level)s", level=level.name),
+                note=level.activity_note,
             )
 
     @api.model

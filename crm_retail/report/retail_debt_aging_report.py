@@ -33,7 +33,7 @@ class RetailDebtAgingReport(models.Model):
     account_id = fields.Many2one("account.account", readonly=True)
     date = fields.Date(readonly=True)
     date_maturity = fields.Date(string="Due Date", readonly=True)
-    days_overdue = fields.Integer(string="Days Overdue", readonly=True, aggregator="max")
+    days_overdue = fields.Integer(readonly=True, aggregator="max")
     bucket = fields.Selection(AGING_BUCKETS, string="Age", readonly=True)
     amount_residual = fields.Monetary(string="Open Amount", readonly=True)
     amount_not_due = fields.Monetary(string="Not Due", readonly=True)

@@ -9,3 +9,4 @@ from . import test_customer_care
 from . import test_debt
 from . import test_debt_reminder
 from . import test_debt_statement
+from . import test_segment

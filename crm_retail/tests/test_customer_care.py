@@ -44,7 +44,7 @@ class CustomerCareCommon(RetailCommon):
             yield progress
 
     def _run(self, cron, day):
-        # Noon UTC: the same day in the shop's timezone, whatever it is.
+        # Noon UTC: the same day in Vietnam, the company's country.
         with freeze_time(f"{day} 12:00:00"), self._cron_progress() as progress:
             getattr(self.Care, cron)()
         return progress
@@ -103,6 +103,15 @@ class TestBirthdayGreetings(CustomerCareCommon):
         self._greet("2026-05-20")
         self.assertMailed(self.born_today, BIRTHDAY, 2)
         self.assertEqual(self.born_today.retail_birthday_greeted_year, 2026)
+
+    def test_day_of_the_shop_timezone(self):
+        self.company.partner_id.tz = False
+        self.env.user.tz = "UTC"
+        # 01:00 on 20 May in Vietnam, the company's country, is still 19 May in UTC.
+        with freeze_time("2025-05-19 18:00:00"), self._cron_progress():
+            self.Care._cron_birthday_greetings()
+        self.assertMailed(self.born_today, BIRTHDAY, 1)
+        self.assertMailed(self.born_tomorrow, BIRTHDAY, 0)
 
     def test_leap_day_birthday(self):
         # Not a leap year: greeted on 28 February, and not again on 1 March.
@@ -186,13 +195,57 @@ class TestBirthdayGreetings(CustomerCareCommon):
                          "Chúc mừng sinh nhật Trần Thị Bình!")
         self.assertEqual(self._mails(english).subject, "Happy birthday, John Smith!")
 
-    def test_salesman_cannot_change_settings(self):
-        with self.assertRaises(AccessError):
-            self.env["res.config.settings"].with_user(self.salesman).create(
-                {"retail_birthday_greeting": False})
-        with self.assertRaises(AccessError):
-            self.company.with_user(self.salesman).write({"retail_birthday_points": 1000})
-        self.assertTrue(self.company.retail_birthday_greeting)
+    def test_stops_when_time_is_up_and_resumes(self):
+        other = self._customer("Đỗ Văn Giang", "1990-05-20")
+        with (
+            patch("odoo.addons.crm_retail.models.retail_customer_care.BATCH_SIZE", 1),
+            freeze_time("2025-05-20 12:00:00"),
+        ):
+            with self._cron_progress() as progress:
+                progress.return_value = 0  # no time left after the first batch
+                self.Care._cron_birthday_greetings()
+            self.assertEqual(len(self._mails(self.born_today | other, BIRTHDAY)), 1)
+            with self._cron_progress():
+                self.Care._cron_birthday_greetings()
+        self.assertMailed(self.born_today, BIRTHDAY, 1)
+        self.assertMailed(other, BIRTHDAY, 1)
+
+    def test_query_count_does_not_grow_with_customers(self):
+        self.company.retail_birthday_points = 10
+
+        def queries(day, count):
+            self.Partner.create([{
+                "name": f"Khách {day} {index}", "email": f"k{index}.{day}@example.com",
+                "birthday": f"1990-{day}",
+            } for index in range(count)])
+            self.env.flush_all()
+            self.env.invalidate_all()
+            with freeze_time(f"2025-{day} 12:00:00"), self._cron_progress():
+                before = self.env.cr.sql_log_count
+                self.Care._cron_birthday_greetings()
+                self.env.flush_all()
+                return self.env.cr.sql_log_count - before
+
+        queries("07-01", 2)  # warms the caches
+        self.assertEqual(queries("07-02", 2), queries("07-03", 12))
+
+    def test_settings_by_role(self):
+        care_settings = {
+            "retail_birthday_greeting": False, "retail_birthday_points": 1000,
+            "retail_thank_you_mail": True, "retail_followup_days": 5,
+        }
+        for user in (self.salesman, self.sales_manager):
+            with self.assertRaises(AccessError):
+                self.env["res.config.settings"].with_user(user).create(care_settings)
+            with self.assertRaises(AccessError):
+                self.company.with_user(user).write(care_settings)
+        self.assertRecordValues(self.company, [{
+            "retail_birthday_greeting": True, "retail_birthday_points": 0,
+            "retail_thank_you_mail": False, "retail_followup_days": 0,
+        }])
+        # The administrator sets them in Settings, for the current company.
+        self.env["res.config.settings"].create(care_settings).execute()
+        self.assertRecordValues(self.company, [care_settings])
 
 
 @tagged("post_install", "-at_install")
@@ -302,10 +355,3 @@ class TestFirstPurchaseCare(CustomerCareCommon):
             self._sell(self.buyer, 500000, date="2025-06-10")
         self._care("2025-06-13")
         self.assertFalse(self._activities(self.buyer))
-
-    def test_salesman_cannot_change_settings(self):
-        with self.assertRaises(AccessError):
-            self.env["res.config.settings"].with_user(self.salesman).create(
-                {"retail_followup_days": 1})
-        with self.assertRaises(AccessError):
-            self.company.with_user(self.salesman).write({"retail_thank_you_mail": False})

@@ -47,13 +47,14 @@ class TestDebtReminder(RetailCommon):
         cls.other = cls.Partner.create({"name": "Trần Thị Bình", "email": "binh@example.com"})
 
     def _invoice(self, partner, days_overdue, amount=1000000, company=None):
-        """A posted invoice due (and dated) that many days before today."""
-        date = fields.Date.context_today(self.Level) - timedelta(days=days_overdue)
+        """A posted invoice due that many days before today (negative: after)."""
+        today = fields.Date.context_today(self.Level)
+        due = today - timedelta(days=days_overdue)
         move = self.env["account.move"].with_company(company or self.env.company).create({
             "move_type": "out_invoice",
             "partner_id": partner.id,
-            "invoice_date": date,
-            "invoice_date_due": date,
+            "invoice_date": min(due, today),
+            "invoice_date_due": due,
             "invoice_line_ids": [Command.create({
                 "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
                 "tax_ids": [Command.clear()],
@@ -69,6 +70,15 @@ class TestDebtReminder(RetailCommon):
             self.Level._cron_send_reminders()
         self.env.flush_all()
         return progress
+
+    def _break(self, template):
+        """A template that no longer renders (edited in the database: the form would
+        refuse it)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE mail_template SET subject = %s WHERE id = %s",
+            ['{"en_US": "{{ object.no_such_field }}"}', template.id])
+        template.invalidate_recordset(["subject"])
 
     def _reminders(self, partner):
         return self.Reminder.search([("partner_id", "=", partner.id)], order="id")
@@ -86,7 +96,8 @@ class TestDebtReminder(RetailCommon):
 
     def test_one_message_per_customer_at_the_highest_level(self):
         inv_10, inv_35, inv_70 = (self._invoice(self.customer, days) for days in (10, 35, 70))
-        not_due = self._invoice(self.customer, 3)
+        below_first_level = self._invoice(self.customer, 3)
+        not_due = self._invoice(self.customer, -5)
         inv_other = self._invoice(self.other, 8)
         self._run_cron()
 
@@ -102,18 +113,30 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(message.model, "res.partner")
         self.assertEqual(message.res_id, self.customer.id)
         self.assertIn(self.customer, message.partner_ids)
-        for invoice in inv_10 | inv_35 | inv_70:
-            self.assertIn(invoice.name, message.body)
+        for invoice in inv_10 | inv_35 | inv_70 | below_first_level:
+            self.assertIn(invoice.name, message.body, "every overdue invoice is listed")
         self.assertNotIn(not_due.name, message.body, "an invoice not yet due is not listed")
-        for days in ("10", "35", "70"):
+        for days in ("3", "10", "35", "70"):
             self.assertIn(f">{days}</td>", message.body)
         mails = self.env["mail.mail"].search([("mail_message_id", "=", message.id)])
-        self.assertEqual(mails.recipient_ids, self.customer)
+        self.assertIn(self.customer, mails.recipient_ids)
 
         other = self.assertReminded(self.other, [(self.level_7, inv_other)])
         self.assertEqual(other.message_id.subject,
                          f"Reminder: overdue invoices at {self.env.company.name}")
         self.assertIn(inv_other.name, other.message_id.body)
+
+    def test_due_reminders_are_found_set_based(self):
+        self._invoice(self.customer, 10)
+        self.env.flush_all()
+        with self._record_queries() as one_customer:
+            self.assertEqual(len(self.Level._reminders_due()), 1)
+        for partner in self.Partner.create([{"name": f"Khách {i}"} for i in range(3)]):
+            self._invoice(partner, 35)
+        self.env.flush_all()
+        with self._record_queries() as four_customers:
+            self.assertEqual(len(self.Level._reminders_due()), 4)
+        self.assertEqual(len(four_customers), len(one_customer))
 
     def test_overdue_invoices_listed_with_residual(self):
         inv_10 = self._invoice(self.customer, 10, amount=500000)
@@ -254,9 +277,7 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(len(self.customer.activity_ids), 1)
 
     def test_broken_template_fails_its_customers_only(self):
-        broken = self.template_first.copy({"name": "Broken"})
-        broken.subject = "{{ object.no_such_field }}"
-        self.level_7.mail_template_id = broken
+        self._break(self.template_first)
         first = self._invoice(self.customer, 10)
         second = self._invoice(self.other, 35)
         with mute_logger(LEVEL_MODULE):
@@ -267,7 +288,7 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(progress.call_args_list[0].kwargs, {"remaining": 2})
         self.assertEqual(progress.call_count, 3)
 
-        self.level_7.mail_template_id = self.template_first
+        self.template_first.subject = "Reminder"
         self._run_cron()
         self.assertReminded(self.customer, [(self.level_7, first)])
 
@@ -321,14 +342,17 @@ class TestDebtReminder(RetailCommon):
             "name": "Nhắc nợ", "days_overdue": 15, "company_id": company_2.id,
             "mail_template_id": self.template_second.id,
         })
-        here = self._invoice(self.customer, 10)
-        there = self._invoice(self.customer, 20, company=company_2)
+        here = self._invoice(self.customer, 10, amount=1100000)
+        there = self._invoice(self.customer, 20, amount=2200000, company=company_2)
         not_yet_there = self._invoice(self.other, 10, company=company_2)
         self._run_cron()
         reminders = self.assertReminded(self.customer, [(self.level_7, here), (level_15, there)])
         self.assertEqual(reminders.company_id, self.env.company | company_2)
-        self.assertNotIn(there.name, reminders[0].message_id.body)
-        self.assertNotIn(here.name, reminders[1].message_id.body)
+        # Both companies number their invoices alike: the amounts tell them apart.
+        self.assertIn("1,100,000", reminders[0].message_id.body)
+        self.assertNotIn("2,200,000", reminders[0].message_id.body)
+        self.assertIn("2,200,000", reminders[1].message_id.body)
+        self.assertNotIn("1,100,000", reminders[1].message_id.body)
         self.assertIn(company_2.name, reminders[1].message_id.subject)
         self.assertFalse(self._reminders(self.other), "company 2 has no 7-day level")
         self.assertTrue(not_yet_there)
@@ -368,7 +392,7 @@ class TestDebtReminder(RetailCommon):
         self.assertReminded(self.customer, [(self.level_7, invoice)])
 
     def test_send_now_reports_a_failure(self):
-        self.level_7.mail_template_id.subject = "{{ object.no_such_field }}"
+        self._break(self.template_first)
         self._invoice(self.customer, 10)
         with mute_logger(LEVEL_MODULE):
             result = self.Level.with_user(self.accountant)._action_send_now(self.customer)

@@ -51,13 +51,13 @@ class RetailDebtReconcile(models.TransientModel):
         plan = []
         for account in items.account_id:
             account_items = items.filtered(lambda item, account=account: item.account_id == account)
-            debits = account_items.filtered(lambda item: item.amount_residual > 0)
-            credits = account_items.filtered(lambda item: item.amount_residual < 0).sorted(
+            debit_items = account_items.filtered(lambda item: item.amount_residual > 0)
+            credit_items = account_items.filtered(lambda item: item.amount_residual < 0).sorted(
                 lambda item: (item.date, item.id))
             remaining = {item.id: abs(item.amount_residual) for item in account_items}
-            debit_iter = iter(debits)
+            debit_iter = iter(debit_items)
             debit = next(debit_iter, None)
-            for credit in credits:
+            for credit in credit_items:
                 while debit and not currency.is_zero(remaining[credit.id]):
                     amount = min(remaining[debit.id], remaining[credit.id])
                     plan.append((debit, credit, amount))

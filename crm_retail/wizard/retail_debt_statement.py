@@ -38,25 +38,29 @@ class RetailDebtStatement(models.TransientModel):
         string="From", required=True, default=lambda self: self._retail_default_period()[0])
     date_to = fields.Date(
         string="To", required=True, default=lambda self: self._retail_default_period()[1])
-    opening_balance = fields.Monetary(compute="_compute_statement", store=True)
-    total_debit = fields.Monetary(compute="_compute_statement", store=True)
-    total_credit = fields.Monetary(compute="_compute_statement", store=True)
+    # Computed as the user (not sudo, the default for stored fields): the statement reads
+    # journal items in SQL and checks the user's rights and companies first.
+    opening_balance = fields.Monetary(
+        compute="_compute_statement", store=True, compute_sudo=False)
+    total_debit = fields.Monetary(compute="_compute_statement", store=True, compute_sudo=False)
+    total_credit = fields.Monetary(compute="_compute_statement", store=True, compute_sudo=False)
     closing_balance = fields.Monetary(
-        compute="_compute_statement", store=True,
+        compute="_compute_statement", store=True, compute_sudo=False,
         help="What the customer owes at the end of the period: the opening balance plus "
         "debits minus credits.",
     )
-    has_foreign_currency = fields.Boolean(compute="_compute_statement", store=True)
+    has_foreign_currency = fields.Boolean(
+        compute="_compute_statement", store=True, compute_sudo=False)
     line_ids = fields.One2many(
         "retail.debt.statement.line", "statement_id", string="Items",
-        compute="_compute_statement", store=True,
+        compute="_compute_statement", store=True, compute_sudo=False,
     )
     xlsx_file = fields.Binary(string="Spreadsheet", readonly=True, attachment=False)
     xlsx_filename = fields.Char(readonly=True)
 
     @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
+    def default_get(self, fields):  # pylint: disable=redefined-outer-name
+        values = super().default_get(fields)
         if values.get("partner_id"):
             # Opened from a contact: the statement is its company's.
             partner = self.env["res.partner"].browse(values["partner_id"])
@@ -328,14 +332,15 @@ class RetailDebtStatement(models.TransientModel):
     def action_export_xlsx(self):
         self.ensure_one()
         partner = self.partner_id.commercial_partner_id
+        name = self.with_context(lang=partner.lang).env._(
+            "Debt Statement %(customer)s %(date_from)s %(date_to)s",
+            customer=partner.ref or partner.name,
+            date_from=fields.Date.to_string(self.date_from),
+            date_to=fields.Date.to_string(self.date_to),
+        )
         self.write({
             "xlsx_file": base64.b64encode(self._retail_statement_xlsx()),
-            "xlsx_filename": "%s.xlsx" % self.with_context(lang=partner.lang).env._(
-                "Debt Statement %(customer)s %(date_from)s %(date_to)s",
-                customer=partner.ref or partner.name,
-                date_from=fields.Date.to_string(self.date_from),
-                date_to=fields.Date.to_string(self.date_to),
-            ).replace("/", "-"),
+            "xlsx_filename": f"{name.replace('/', '-')}.xlsx",
         })
         return {
             "type": "ir.actions.act_url",
@@ -352,14 +357,13 @@ class RetailDebtStatement(models.TransientModel):
         data = self._retail_statement_data(
             partner, self.company_id, self.date_from, self.date_to)
         env = self.with_context(lang=partner.lang or self.env.lang).env
-        _ = env._
         kinds = dict(env["retail.debt.statement.line"]._fields["kind"]._description_selection(env))
         currency = data["currency"]
         decimals = "." + "0" * currency.decimal_places if currency.decimal_places else ""
 
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
-        sheet = workbook.add_worksheet(_("Statement"))
+        sheet = workbook.add_worksheet(env._("Statement"))
         bold = workbook.add_format({"bold": True})
         title = workbook.add_format({"bold": True, "font_size": 14})
         header = workbook.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1})
@@ -368,25 +372,25 @@ class RetailDebtStatement(models.TransientModel):
         money_bold = workbook.add_format({"num_format": f"#,##0{decimals}", "bold": True})
         foreign_money = workbook.add_format({"num_format": "#,##0.00"})
 
-        sheet.write(0, 0, _("Debt Statement"), title)
+        sheet.write(0, 0, env._("Debt Statement"), title)
         sheet.write(1, 0, data["company"].name, bold)
         for row, (label, value) in enumerate([
-            (_("Customer"), partner.name),
-            (_("Customer Code"), partner.ref or ""),
-            (_("Currency"), currency.name),
+            (env._("Customer"), partner.name),
+            (env._("Customer Code"), partner.ref or ""),
+            (env._("Currency"), currency.name),
         ], start=3):
             sheet.write(row, 0, label, bold)
             sheet.write(row, 1, value)
-        sheet.write(6, 0, _("Period"), bold)
+        sheet.write(6, 0, env._("Period"), bold)
         sheet.write_datetime(6, 1, data["date_from"], date_format)
         sheet.write_datetime(6, 2, data["date_to"], date_format)
 
-        columns = [_("Date"), _("Reference"), _("Description"), _("Due Date"),
-                   _("Debit"), _("Credit"), _("Balance")]
+        columns = [env._("Date"), env._("Reference"), env._("Description"), env._("Due Date"),
+                   env._("Debit"), env._("Credit"), env._("Balance")]
         if data["has_foreign_currency"]:
-            columns += [_("Amount in Currency"), _("Currency")]
+            columns += [env._("Amount in Currency"), env._("Currency")]
         sheet.write_row(8, 0, columns, header)
-        sheet.write(9, 2, _("Opening Balance"), bold)
+        sheet.write(9, 2, env._("Opening Balance"), bold)
         sheet.write_number(9, 6, data["opening_balance"], money_bold)
         row = 10
         for line in data["lines"]:
@@ -404,10 +408,10 @@ class RetailDebtStatement(models.TransientModel):
                 sheet.write_number(row, 7, line["amount_currency"], foreign_money)
                 sheet.write(row, 8, line["currency"].name)
             row += 1
-        sheet.write(row, 2, _("Total"), bold)
+        sheet.write(row, 2, env._("Total"), bold)
         sheet.write_number(row, 4, data["total_debit"], money_bold)
         sheet.write_number(row, 5, data["total_credit"], money_bold)
-        sheet.write(row + 1, 2, _("Closing Balance"), bold)
+        sheet.write(row + 1, 2, env._("Closing Balance"), bold)
         sheet.write_number(row + 1, 6, data["closing_balance"], money_bold)
         sheet.set_column(0, 0, 12)
         sheet.set_column(1, 2, 32)

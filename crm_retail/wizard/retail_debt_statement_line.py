@@ -22,7 +22,7 @@ class RetailDebtStatementLine(models.TransientModel):
     credit = fields.Monetary(readonly=True)
     balance = fields.Monetary(
         readonly=True, help="The running balance after this item.")
-    line_currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
+    line_currency_id = fields.Many2one("res.currency", string="Item Currency", readonly=True)
     amount_currency = fields.Monetary(
         string="Amount in Currency", currency_field="line_currency_id", readonly=True,
         help="The amount in the item's own currency, when not the company's.")

@@ -1,0 +1,267 @@
+"""One trial of ``make bench`` (run by scripts/bench.sh through ``odoo shell`` on a fresh
+copy of the benchmark database). Prints one ``BENCH_RESULT {json}`` line:
+
+- ``floor``: one hand-written SQL statement computing, per customer and company, every
+  fact the segment rules read (age, gender, province, points, tier, debt and payment
+  status, net sales, purchases and last purchase date over all time and over each window
+  the active segments use, and the RFM scores and type), materialised in a temporary
+  table; checked equal, customer by customer, to the facts of the recompute;
+- ``recompute``: ``env['retail.segment']._cron_recompute()`` on the copy as built (every
+  membership to write), then again (nothing changed: the nightly steady state), with their
+  query counts;
+- ``phone``: ``res.partner.name_search`` (what a many2one field and the customer search
+  box call) with a customer's phone typed in another format than the stored one, for
+  ``LOOKUPS`` customers, as the administrator (not superuser); also ``search`` on
+  Odoo's phone filter field; each must find its customer.
+"""
+# ruff: noqa: F821  (``env`` is given by odoo shell)
+import json
+import os
+import random
+import re
+import statistics
+import time
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tools import SQL
+
+LOOKUPS = 200
+TRIAL = int(os.environ.get("BENCH_TRIAL", 1))
+cr = env.cr
+today = fields.Date.context_today(env.user)
+
+
+def log(message):
+    print(f"[bench trial {TRIAL}] {message}", flush=True)
+
+
+def timed_call(function, *args):
+    """(seconds, queries, result) of ``function(*args)``."""
+    queries = cr.sql_log_count
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, cr.sql_log_count - queries, result
+
+
+# ----------------------------------------------------------------------------------
+# The floor: the facts, in one hand-written statement
+# ----------------------------------------------------------------------------------
+
+def floor_query(company_ids, windows):
+    """Per customer and company, the facts the segment rules read, in one statement."""
+    purchase = SQL("(m.move_type = 'out_invoice' AND m.payment_state != 'reversed')")
+    window_sums, window_values = [], []
+    for days in windows:
+        since = today - timedelta(days=days)
+        window_sums.append(SQL(
+            ", SUM(m.amount_total_signed) FILTER (WHERE m.invoice_date > %(since)s) AS %(s)s"
+            ", COUNT(*) FILTER (WHERE %(purchase)s AND m.invoice_date > %(since)s) AS %(p)s",
+            since=since, purchase=purchase,
+            s=SQL.identifier(f"sales_{days}d"), p=SQL.identifier(f"purchases_{days}d")))
+        window_values.append(SQL(
+            ", COALESCE(s.%(s)s, 0) AS %(s)s, COALESCE(s.%(p)s, 0) AS %(p)s",
+            s=SQL.identifier(f"sales_{days}d"), p=SQL.identifier(f"purchases_{days}d")))
+    return SQL(
+        """
+        CREATE TEMPORARY TABLE bench_floor AS
+        WITH sales AS (
+            SELECT m.company_id, m.commercial_partner_id AS partner_id,
+                   SUM(m.amount_total_signed) AS sales,
+                   COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
+                   MAX(m.invoice_date) FILTER (WHERE %(purchase)s) AS last_purchase
+                   %(window_sums)s
+              FROM account_move m
+             WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
+               AND m.company_id = ANY(%(companies)s)
+             GROUP BY m.company_id, m.commercial_partner_id
+        ), facts AS (
+            SELECT c.id AS company_id, p.id AS partner_id, p.birthday,
+                   EXTRACT(YEAR FROM age(%(today)s, p.birthday))::int AS age,
+                   p.gender, p.state_id, COALESCE(p.loyalty_points, 0) AS points,
+                   p.loyalty_tier_id AS tier_id,
+                   COALESCE((p.debt_amount ->> c.id::text)::numeric, 0) AS debt,
+                   COALESCE(p.debt_status ->> c.id::text, 'none') AS debt_status,
+                   COALESCE(s.sales, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
+                   s.last_purchase %(window_values)s
+              FROM res_company c
+              JOIN res_partner p ON p.company_id IS NULL OR p.company_id = c.id
+              LEFT JOIN sales s ON s.company_id = c.id AND s.partner_id = p.id
+             WHERE c.id = ANY(%(companies)s) AND p.active AND p.id = p.commercial_partner_id
+               AND (p.customer_rank > 0 OR s.partner_id IS NOT NULL)
+        ), scored AS (
+            -- R, F, M: the quintile of the customer's mid-rank among the company's
+            -- buyers (worse values below it, tied ones counted half): ties score alike.
+            SELECT f.*,
+                   1 + floor(5 * (RANK() OVER (b ORDER BY f.last_purchase) - 1
+                                  + COUNT(*) OVER (PARTITION BY f.company_id, f.purchases > 0,
+                                                   f.last_purchase) / 2.0)
+                             / COUNT(*) OVER b)::int AS r_score,
+                   1 + floor(5 * (RANK() OVER (b ORDER BY f.purchases) - 1
+                                  + COUNT(*) OVER (PARTITION BY f.company_id, f.purchases > 0,
+                                                   f.purchases) / 2.0)
+                             / COUNT(*) OVER b)::int AS f_score,
+                   1 + floor(5 * (RANK() OVER (b ORDER BY f.sales) - 1
+                                  + COUNT(*) OVER (PARTITION BY f.company_id, f.purchases > 0,
+                                                   f.sales) / 2.0)
+                             / COUNT(*) OVER b)::int AS m_score
+              FROM facts f
+            WINDOW b AS (PARTITION BY f.company_id, f.purchases > 0)
+        )
+        SELECT scored.*,
+               CASE WHEN purchases = 0 THEN NULL
+                    WHEN r_score >= 3 AND f_score + m_score >= 8 THEN 'loyal'
+                    WHEN r_score >= 3 THEN 'high_potential'
+                    WHEN f_score + m_score >= 6 THEN 'at_risk'
+                    ELSE 'low_value' END AS rfm_type
+          FROM scored
+        """,
+        purchase=purchase,
+        window_sums=SQL("").join(window_sums),
+        window_values=SQL("").join(window_values),
+        companies=list(company_ids),
+        today=today,
+    )
+
+
+def measure_floor(segments, windows):
+    """Seconds and queries of the floor; its facts checked against the recompute's."""
+    companies = segments.company_id
+    cr.execute("DROP TABLE IF EXISTS bench_floor")
+    seconds, queries, _result = timed_call(lambda: cr.execute(
+        floor_query(companies.ids, windows)))
+    rows = cr.rowcount
+    # Same customers, same facts as the recompute's own query, company by company.
+    Segment = env["retail.segment"]
+    compared = ["sales", "purchases", "last_purchase", "debt", "debt_status", "points",
+                "tier_id", "rfm_type"] + [f"{kind}_{days}d" for days in windows
+                                         for kind in ("sales", "purchases")]
+    rfm = any(segments.mapped("rfm_type"))
+    if not rfm:
+        compared.remove("rfm_type")
+    for company in companies:
+        cr.execute(SQL(
+            """
+            WITH theirs AS (%(facts)s),
+                 ours AS (SELECT * FROM bench_floor WHERE company_id = %(company)s)
+            SELECT (SELECT COUNT(*) FROM theirs), (SELECT COUNT(*) FROM ours),
+                   (SELECT COUNT(*) FROM theirs t JOIN ours o USING (partner_id)
+                     WHERE (%(theirs)s) IS DISTINCT FROM (%(ours)s))
+            """,
+            facts=Segment._facts_query(company, today, windows, rfm=rfm),
+            company=company.id,
+            theirs=SQL(", ").join(SQL("t.%s", SQL.identifier(c)) for c in compared),
+            ours=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in compared),
+        ))
+        theirs, ours, differing = cr.fetchone()
+        assert theirs == ours and not differing, (
+            f"floor and recompute facts differ for {company.name}: {theirs} vs {ours} "
+            f"customers, {differing} with other facts")
+    cr.execute("DROP TABLE bench_floor")
+    return seconds, queries, rows
+
+
+def recompute():
+    # The cron's own code: commits per company, as it does at night.
+    env["retail.segment"]._cron_recompute()
+    env.cr.commit()
+
+
+def measure_recompute():
+    env.invalidate_all()
+    return timed_call(recompute)[:2]
+
+
+# ----------------------------------------------------------------------------------
+# Phone lookup
+# ----------------------------------------------------------------------------------
+
+def other_format(phone, rng):
+    """The customer's number written another way than stored."""
+    national = "0" + re.sub(r"\D", "", phone)[2:] if phone.strip().startswith("+") \
+        else re.sub(r"\D", "", phone)
+    rest = national[1:]
+    formats = [
+        national,
+        f"{national[:3]} {national[3:6]} {national[6:]}",
+        f"{national[:4]} {national[4:7]} {national[7:]}",
+        f"{national[:3]}.{national[3:6]}.{national[6:]}",
+        f"+84 {rest[:2]} {rest[2:5]} {rest[5:]}",
+        f"+84{rest}",
+        f"84{rest}",
+        f"({national[:3]}) {national[3:6]}-{national[6:]}",
+    ]
+    return rng.choice([f for f in formats if f != phone])
+
+
+def measure_phone():
+    rng = random.Random(f"crm_retail-bench-phone-{TRIAL}")
+    cr.execute("SELECT id, phone FROM res_partner WHERE phone IS NOT NULL "
+               "AND customer_rank > 0 ORDER BY id")
+    customers = cr.fetchall()
+    sample = [(pid, other_format(phone, rng))
+              for pid, phone in rng.sample(customers, LOOKUPS + 10)]
+    admin = env.ref("base.user_admin")
+    Partner = env(user=admin, su=False)["res.partner"]
+    results = {}
+    for label, lookup in (
+        ("name_search", lambda term: [pid for pid, _name in Partner.name_search(term, limit=8)]),
+        ("search", lambda term: Partner.search([("phone_mobile_search", "ilike", term)],
+                                               limit=8).ids),
+    ):
+        for _pid, term in sample[:10]:  # warm-up: caches, plans
+            lookup(term)
+        times, queries = [], []
+        for pid, term in sample[10:]:
+            env.invalidate_all()
+            seconds, count, found = timed_call(lookup, term)
+            assert pid in found, f"{label} of {term!r} did not find customer {pid}: {found}"
+            times.append(seconds)
+            queries.append(count)
+        results[label] = {
+            "median": statistics.median(times),
+            "p95": sorted(times)[int(len(times) * 0.95)],
+            "queries": statistics.median(queries),
+            "queries_max": max(queries),
+            "lookups": len(times),
+        }
+        log(f"phone {label}: median {results[label]['median'] * 1000:.1f} ms, "
+            f"{results[label]['queries']:.0f} queries, over {len(times)} lookups")
+    return results
+
+
+# ----------------------------------------------------------------------------------
+
+segments = env["retail.segment"].sudo().search([("match", "!=", "manual")])
+windows = env["retail.segment"]._facts_windows(segments)
+cr.execute("SELECT COUNT(*) FROM res_partner WHERE customer_rank > 0")
+customer_count = cr.fetchone()[0]
+log(f"{len(segments)} rule segments in {len(segments.company_id)} companies, windows "
+    f"{windows} days, {customer_count:,} customers")
+# Warm-up, not timed: the same pages for both.
+measure_floor(segments, windows)
+floor_seconds, floor_queries, floor_rows = measure_floor(segments, windows)
+log(f"floor: {floor_seconds:.2f} s, {floor_queries} query, {floor_rows:,} customer facts")
+first_seconds, first_queries = measure_recompute()
+cr.execute("SELECT COUNT(*) FROM retail_segment_member")
+members = cr.fetchone()[0]
+log(f"recompute (all memberships new): {first_seconds:.2f} s, {first_queries} queries, "
+    f"{members:,} memberships")
+again_seconds, again_queries = measure_recompute()
+log(f"recompute (nothing changed): {again_seconds:.2f} s, {again_queries} queries")
+phone = measure_phone()
+print("BENCH_RESULT " + json.dumps({
+    "trial": TRIAL,
+    "customers": customer_count,
+    "segments": len(segments),
+    "windows": windows,
+    "members": members,
+    "floor": floor_seconds,
+    "floor_queries": floor_queries,
+    "floor_rows": floor_rows,
+    "recompute": first_seconds,
+    "recompute_queries": first_queries,
+    "recompute_again": again_seconds,
+    "recompute_again_queries": again_queries,
+    "phone": phone,
+}), flush=True)

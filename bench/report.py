@@ -1,0 +1,60 @@
+"""Prints the figures of ``make bench`` from the trials' results (one JSON object a line,
+written by bench/measure.py), against the targets of issue #5. Exit 0: missed targets
+are printed as FAIL, they do not break the run."""
+import json
+import statistics
+import sys
+
+RATIO_TARGET = 2.0  # recompute <= 2 x the floor
+RECOMPUTE_TARGET = 10.0  # seconds
+PHONE_TARGET = 0.050  # seconds
+
+trials = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+if not trials:
+    sys.exit("no trial results")
+first = trials[0]
+floor = min(t["floor"] for t in trials)
+best = min(trials, key=lambda t: t["recompute"])
+recompute = best["recompute"]
+again = min(t["recompute_again"] for t in trials)
+ratio = recompute / floor
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def queries(key):
+    counts = sorted({t[key] for t in trials})
+    return "/".join(str(c) for c in counts)
+
+
+n = len(trials)
+print()
+print(f"make bench: {first['customers']:,} customers, {first['segments']} rule segments "
+      f"(windows {first['windows']} days), {first['members']:,} memberships; "
+      f"best of {n} trials, each on a fresh copy")
+print(f"  (a) segment + RFM recompute, _cron_recompute(): {recompute:8.3f} s  "
+      f"{queries('recompute_queries')} queries   "
+      f"[{', '.join(f'{t['recompute']:.3f}' for t in trials)}]")
+print(f"      same, nothing changed since:               {again:8.3f} s  "
+      f"{queries('recompute_again_queries')} queries")
+print(f"  (b) floor, one hand-written SQL of the facts:   {floor:8.3f} s  "
+      f"{queries('floor_queries')} query     "
+      f"[{', '.join(f'{t['floor']:.3f}' for t in trials)}]")
+print(f"  (c) ratio recompute / floor:                    {ratio:8.2f}")
+for label, key in (("name_search", "name_search"), ("search on phone", "search")):
+    medians = [t["phone"][key]["median"] for t in trials]
+    lookups = sum(t["phone"][key]["lookups"] for t in trials)
+    print(f"  (d) phone lookup, {label + ':':<29} {statistics.median(medians) * 1000:8.1f} ms "
+          f"median of {lookups} lookups, "
+          f"{statistics.median(t['phone'][key]['queries'] for t in trials):.0f} queries each "
+          f"(p95 {max(t['phone'][key]['p95'] for t in trials) * 1000:.1f} ms)")
+phone = statistics.median(t["phone"]["name_search"]["median"] for t in trials)
+print("targets:")
+print(f"  {verdict(ratio <= RATIO_TARGET)}  recompute <= {RATIO_TARGET:g} x floor "
+      f"({ratio:.2f} x)")
+print(f"  {verdict(recompute <= RECOMPUTE_TARGET)}  recompute <= {RECOMPUTE_TARGET:g} s "
+      f"({recompute:.2f} s)")
+print(f"  {verdict(phone <= PHONE_TARGET)}  phone lookup <= {PHONE_TARGET * 1000:g} ms "
+      f"({phone * 1000:.1f} ms, name_search)")

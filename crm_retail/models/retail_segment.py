@@ -1,0 +1,700 @@
+import logging
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
+from odoo.tools.safe_eval import datetime, dateutil, safe_eval, time
+
+_logger = logging.getLogger(__name__)
+
+RFM_TYPES = [
+    ("loyal", "Loyal"),
+    ("high_potential", "High potential"),
+    ("at_risk", "At risk"),
+    ("low_value", "Low value"),
+]
+DEBT_STATUSES = [
+    ("none", "No debt"),
+    ("in_debt", "Owes (overdue or not)"),
+    ("owes", "Owes, not overdue"),
+    ("overdue", "Overdue"),
+]
+# The fields of the rule: changing one changes the live count.
+RULE_FIELDS = [
+    "match", "company_id", "use_age", "age_from", "age_to", "gender", "state_ids",
+    "use_sales", "sales_days", "sales_min", "sales_max",
+    "use_purchases", "purchase_days", "purchase_min", "purchase_max",
+    "use_recency", "recency_min", "recency_max", "never_bought",
+    "use_debt", "debt_min", "debt_max", "debt_status",
+    "use_points", "points_min", "points_max", "tier_ids", "rfm_type", "domain",
+]
+
+
+class RetailSegment(models.Model):
+    """A customer segment (phân loại khách hàng): a named rule over the customers of a
+    company, backed by a partner tag so that every filter, report, export and mailing
+    of Odoo can use it.
+
+    The recompute is set-based: the facts of every customer of a company (age, sales,
+    purchases, debt, points, RFM type) are one aggregate over the posted invoices and
+    credit notes, each rule is an SQL condition over those facts, the segments of an
+    exclusive group are one ``CASE`` (the first matching segment, by sequence, wins), and
+    only the memberships that changed are written: a handful of statements per company,
+    whatever the number of customers or segments."""
+
+    _name = "retail.segment"
+    _description = "Customer Segment"
+    _order = "company_id, group, sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(
+        default=10, help="Within an exclusive group, the first segment that matches wins.")
+    active = fields.Boolean(default=True)
+    color = fields.Integer()
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    group = fields.Char(
+        string="Exclusive Group",
+        help="Segments with the same group are exclusive: a customer is in at most one of "
+        "them, the first by sequence whose rule matches. Leave empty for a segment that "
+        "overlaps freely with the others.")
+    tag_id = fields.Many2one(
+        "res.partner.category", readonly=True, ondelete="restrict", copy=False,
+        help="The contact tag that holds the segment's customers.")
+    match = fields.Selection(
+        [("all", "All conditions"), ("any", "Any condition"), ("manual", "Set by hand")],
+        string="Customers Matching", required=True, default="all",
+        help="All conditions: a customer must meet every condition checked below. Any "
+        "condition: one is enough. Set by hand: no rule; users tag the customers.")
+
+    # Who the customer is
+    use_age = fields.Boolean(string="Age")
+    age_from = fields.Integer(
+        help="Customers at least this old (in whole years, today).")
+    age_to = fields.Integer(
+        string="Age Under", help="Customers younger than this; 0 for no upper limit.")
+    gender = fields.Selection(
+        [("male", "Male"), ("female", "Female"), ("other", "Other")])
+    state_ids = fields.Many2many(
+        "res.country.state", "retail_segment_state_rel", "segment_id", "state_id",
+        string="Provinces")
+
+    # What the customer bought, from the posted invoices and credit notes of the company
+    use_sales = fields.Boolean(string="Total Sales")
+    sales_days = fields.Integer(
+        string="Sales Over Days",
+        help="Count the sales of the last this many days; 0 for all time.")
+    sales_min = fields.Monetary(
+        string="Sales From", help="Net sales (invoices less credit notes) of at least this.")
+    sales_max = fields.Monetary(
+        string="Sales Under", help="Net sales below this; 0 for no upper limit.")
+    use_purchases = fields.Boolean(string="Number of Purchases")
+    purchase_days = fields.Integer(
+        string="Purchases Over Days",
+        help="Count the purchases of the last this many days; 0 for all time.")
+    purchase_min = fields.Integer(string="Purchases From")
+    purchase_max = fields.Integer(
+        string="Purchases Under", help="Fewer purchases than this; 0 for no upper limit.")
+    use_recency = fields.Boolean(string="Days Since Last Purchase")
+    recency_min = fields.Integer(
+        string="Last Purchase At Least", help="Last purchase at least this many days ago.")
+    recency_max = fields.Integer(
+        string="Last Purchase Less Than",
+        help="Last purchase fewer than this many days ago; 0 for no limit.")
+    never_bought = fields.Boolean(
+        help="Customers without any purchase in the company (a credit note alone is none).")
+    rfm_type = fields.Selection(
+        RFM_TYPES, string="RFM Type",
+        help="The customer type from the recency, frequency and monetary quintiles of the "
+        "company's customers who bought (see the README).")
+
+    # Debt and loyalty
+    use_debt = fields.Boolean(string="Debt")
+    debt_min = fields.Monetary(string="Debt From")
+    debt_max = fields.Monetary(string="Debt Under", help="0 for no upper limit.")
+    debt_status = fields.Selection(DEBT_STATUSES, string="Payment Status")
+    use_points = fields.Boolean(string="Points")
+    points_min = fields.Integer(string="Points From")
+    points_max = fields.Integer(string="Points Under", help="0 for no upper limit.")
+    tier_ids = fields.Many2many(
+        "retail.tier", "retail_segment_tier_rel", "segment_id", "tier_id", string="Tiers")
+    domain = fields.Char(
+        string="Other Conditions", default="[]",
+        help="Any other condition on the contacts, with Odoo's domain editor.")
+
+    member_count = fields.Integer(
+        string="Customers", compute="_compute_member_count",
+        help="Contacts with the segment's tag, by the rule or by hand.")
+    match_count = fields.Integer(
+        string="Matching Now", compute="_compute_match_count",
+        help="Customers the rule matches today, before the exclusive group is applied.")
+    last_recompute = fields.Datetime(string="Last Computed", readonly=True, copy=False)
+
+    _tag_unique = models.Constraint("UNIQUE(tag_id)", "Each segment has its own tag.")
+    _age_range = models.Constraint(
+        "CHECK(age_from >= 0 AND (age_to = 0 OR age_to > age_from))",
+        "The age range must start at 0 or later and end after it starts.")
+    _sales_range = models.Constraint(
+        "CHECK(sales_days >= 0 AND (sales_max = 0 OR sales_max > sales_min))",
+        "The sales range must end above its start, over 0 days or more.")
+    _purchase_range = models.Constraint(
+        "CHECK(purchase_days >= 0 AND purchase_min >= 0 "
+        "AND (purchase_max = 0 OR purchase_max > purchase_min))",
+        "The number of purchases must start at 0 or more and end above its start.")
+    _recency_range = models.Constraint(
+        "CHECK(recency_min >= 0 AND (recency_max = 0 OR recency_max > recency_min))",
+        "The days since the last purchase must start at 0 or more and end above its start.")
+    _debt_range = models.Constraint(
+        "CHECK(debt_max = 0 OR debt_max > debt_min)", "The debt range must end above its start.")
+    _points_range = models.Constraint(
+        "CHECK(points_min >= 0 AND (points_max = 0 OR points_max > points_min))",
+        "The points range must start at 0 or more and end above its start.")
+
+    # ------------------------------------------------------------------
+    # CRUD: the backing tag
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        needing = [vals for vals in vals_list if not vals.get("tag_id")]
+        tags = self.env["res.partner.category"].sudo().create([
+            {"name": vals.get("name") or "", "color": vals.get("color", 0)}
+            for vals in needing])
+        for vals, tag in zip(needing, tags, strict=True):
+            vals["tag_id"] = tag.id
+        return super().create(vals_list)
+
+    def write(self, vals):
+        stopping = self.browse()
+        if vals.get("active") is False or vals.get("match") == "manual":
+            stopping = self.filtered(lambda s: s.active and s.match != "manual")
+        result = super().write(vals)
+        if "name" in vals or "color" in vals:
+            for segment in self:
+                segment.tag_id.sudo().write({"name": segment.name, "color": segment.color})
+        # A rule that no longer runs matches nobody: its tags go, the ones set by hand stay.
+        stopping._clear_members()
+        return result
+
+    def unlink(self):
+        tags = self.tag_id
+        self._clear_members()
+        result = super().unlink()
+        # A tag that customers still hold (set by hand) stays as a plain tag.
+        held = self.env["res.partner"].sudo().with_context(active_test=False)._read_group(
+            [("category_id", "in", tags.ids)], ["category_id"], ["__count"])
+        tags.sudo().browse(set(tags.ids) - {tag.id for tag, _count in held}).unlink()
+        return result
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        if "name" not in (default or {}):
+            for segment, vals in zip(self, vals_list, strict=True):
+                vals["name"] = self.env._("%(name)s (copy)", name=segment.name)
+        return vals_list
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+
+    @api.constrains(*RULE_FIELDS)
+    def _check_rule(self):
+        for segment in self:
+            if segment.match == "manual":
+                continue
+            # Raises on a domain that does not evaluate or names unknown fields.
+            conditions = segment._rule_conditions(fields.Date.context_today(self))
+            if not conditions:
+                raise ValidationError(self.env._(
+                    "The segment %(segment)s has no condition: check at least one, or "
+                    "choose “Set by hand”.", segment=segment.display_name))
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+
+    def _compute_member_count(self):
+        counts = dict(self.env["res.partner"]._read_group(
+            [("category_id", "in", self.tag_id.ids)], ["category_id"], ["__count"]))
+        for segment in self:
+            segment.member_count = counts.get(segment.tag_id, 0)
+
+    @api.depends(*RULE_FIELDS)
+    def _compute_match_count(self):
+        """One query per company for all the segments: each rule is a filtered count over
+        the company's customer facts."""
+        today = fields.Date.context_today(self)
+        self.match_count = 0
+        for company, segments in self.grouped("company_id").items():
+            rules = []
+            for segment in segments:
+                if segment.match == "manual":
+                    continue
+                try:
+                    condition = segment._rule_condition(today)
+                except ValidationError:
+                    continue  # shown when saving
+                if condition is not None:
+                    rules.append((segment, condition))
+            if not company or not rules:
+                continue
+            self._flush_for_facts()
+            facts = self._facts_query(
+                company, today, self._facts_windows(s for s, _c in rules),
+                rfm=any(s.rfm_type for s, _c in rules))
+            self.env.cr.execute(SQL(
+                "WITH facts AS (%s) SELECT %s FROM facts f",
+                facts,
+                SQL(", ").join(SQL("COUNT(*) FILTER (WHERE %s)", c) for _s, c in rules),
+            ))
+            for (segment, _condition), count in zip(
+                    rules, self.env.cr.fetchone(), strict=True):
+                segment.match_count = count
+
+    # ------------------------------------------------------------------
+    # The rule, as SQL over the facts of a customer (alias ``f``)
+    # ------------------------------------------------------------------
+
+    def _rule_domain(self):
+        """The extra Odoo domain, evaluated; None when empty."""
+        self.ensure_one()
+        try:
+            domain = Domain(safe_eval(self.domain or "[]", {
+                "datetime": datetime, "dateutil": dateutil, "time": time,
+                "relativedelta": relativedelta, "uid": self.env.uid,
+                "context_today": lambda: fields.Date.context_today(self),
+            }))
+            if domain.is_true():
+                return None
+            # Evaluated against the customers of the segment's company, as the rule runs.
+            self.env["res.partner"].sudo().with_company(self.company_id)._search(domain)
+        except (ValueError, SyntaxError, TypeError, KeyError, NameError) as error:
+            raise ValidationError(self.env._(
+                "The other conditions of the segment %(segment)s are not a valid filter on "
+                "contacts: %(error)s", segment=self.display_name or self.name, error=error,
+            )) from error
+        return domain
+
+    @staticmethod
+    def _range(column, low, high):
+        """``low <= column < high``; a high bound of 0 means none."""
+        condition = SQL("%s >= %s", column, low)
+        if high:
+            condition = SQL("%s AND %s < %s", condition, column, high)
+        return condition
+
+    def _rule_conditions(self, today):
+        """The checked conditions of the rule, each an SQL condition on the facts."""
+        self.ensure_one()
+        conditions = []
+        if self.use_age:
+            # Age in whole years today: born on or before today's date that many years ago
+            # (PostgreSQL and dateutil agree: a 29 February birthday counts from 1 March in
+            # other years).
+            condition = SQL("f.birthday <= %s", today - relativedelta(years=self.age_from))
+            if self.age_to:
+                condition = SQL("%s AND f.birthday > %s", condition,
+                                today - relativedelta(years=self.age_to))
+            conditions.append(condition)
+        if self.gender:
+            conditions.append(SQL("f.gender = %s", self.gender))
+        if self.state_ids:
+            conditions.append(SQL("f.state_id = ANY(%s)", self.state_ids.ids))
+        if self.use_sales:
+            conditions.append(self._range(
+                self._window_column("sales", self.sales_days), self.sales_min, self.sales_max))
+        if self.use_purchases:
+            conditions.append(self._range(
+                self._window_column("purchases", self.purchase_days),
+                self.purchase_min, self.purchase_max))
+        if self.use_recency:
+            # Days since the last purchase: at least min, fewer than max.
+            condition = SQL("f.last_purchase <= %s",
+                            today - relativedelta(days=self.recency_min))
+            if self.recency_max:
+                condition = SQL("%s AND f.last_purchase > %s", condition,
+                                today - relativedelta(days=self.recency_max))
+            conditions.append(condition)
+        if self.never_bought:
+            conditions.append(SQL("f.purchases = 0"))
+        if self.rfm_type:
+            conditions.append(SQL("f.rfm_type = %s", self.rfm_type))
+        if self.use_debt:
+            conditions.append(self._range(SQL("f.debt"), self.debt_min, self.debt_max))
+        if self.debt_status == "in_debt":
+            conditions.append(SQL("f.debt_status IN ('owes', 'overdue')"))
+        elif self.debt_status:
+            conditions.append(SQL("f.debt_status = %s", self.debt_status))
+        if self.use_points:
+            conditions.append(self._range(SQL("f.points"), self.points_min, self.points_max))
+        if self.tier_ids:
+            conditions.append(SQL("f.tier_id = ANY(%s)", self.tier_ids.ids))
+        domain = self._rule_domain()
+        if domain is not None:
+            partners = self.env["res.partner"].sudo().with_company(self.company_id)
+            conditions.append(SQL("f.partner_id IN %s", partners._search(domain).subselect()))
+        return conditions
+
+    def _rule_condition(self, today):
+        """The whole rule as one SQL condition; None for a segment without a rule."""
+        self.ensure_one()
+        conditions = self._rule_conditions(today) if self.match != "manual" else []
+        if not conditions:
+            return None
+        joiner = SQL(" OR ") if self.match == "any" else SQL(" AND ")
+        return SQL("(%s)", joiner.join(SQL("(%s)", c) for c in conditions))
+
+    @staticmethod
+    def _window_column(name, days):
+        return SQL.identifier("f", f"{name}_{days}d" if days else name)
+
+    @api.model
+    def _facts_windows(self, segments):
+        """The day counts the sales and purchase conditions of these segments look back."""
+        return sorted(
+            {s.sales_days for s in segments if s.use_sales and s.sales_days}
+            | {s.purchase_days for s in segments if s.use_purchases and s.purchase_days})
+
+    # ------------------------------------------------------------------
+    # The facts: one row per customer of a company
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _flush_for_facts(self):
+        self.env["account.move"].flush_model([
+            "state", "move_type", "payment_state", "company_id", "commercial_partner_id",
+            "partner_id", "invoice_date", "amount_total_signed"])
+        self.env["res.partner"].flush_model([
+            "active", "commercial_partner_id", "company_id", "customer_rank", "birthday",
+            "gender", "state_id", "debt_amount", "debt_status", "loyalty_points",
+            "loyalty_tier_id", "category_id"])
+        self.flush_model()
+        self.env["retail.segment.member"].flush_model()
+
+    @api.model
+    def _facts_query(self, company, today, windows=(), rfm=False, partner_ids=None):
+        """SELECT one row per customer of ``company`` (optionally only ``partner_ids``,
+        commercial partners) with what the rules read.
+
+        Customers are the commercial contacts of the company or shared between companies
+        that are customers (customer rank) or have a posted invoice or credit note in the
+        company. Sales are posted invoices less credit notes in company currency; a
+        purchase is a posted invoice not fully reversed by a credit note. ``windows``
+        adds ``sales_<N>d`` and ``purchases_<N>d`` over the last N days, today included.
+
+        With ``rfm``, ``rfm_type`` is the customer type from the R, F and M scores (1 to
+        5) of the customers who bought: each is the quintile of the customer's mid-rank
+        among the ``n`` buyers, ``1 + floor(5 * (below + ties / 2) / n)``, where
+        ``below`` counts the buyers with a worse value and ``ties`` those with the same
+        value (the customer included). Tied customers get the same score; alone, or all tied, a
+        buyer scores 3. R ranks the last purchase date, F the number of purchases, M the
+        net sales."""
+        purchase = SQL("m.move_type = 'out_invoice' AND m.payment_state != 'reversed'")
+        window_columns = []
+        for days in windows:
+            since = today - relativedelta(days=days)
+            window_columns += [
+                SQL("SUM(m.amount_total_signed) FILTER (WHERE m.invoice_date > %s) AS %s",
+                    since, SQL.identifier(f"sales_{days}d")),
+                SQL("COUNT(*) FILTER (WHERE %s AND m.invoice_date > %s) AS %s",
+                    purchase, since, SQL.identifier(f"purchases_{days}d")),
+            ]
+        if partner_ids is not None:
+            # Through the indexed partner column: a few customers read a few invoices.
+            move_filter = SQL(
+                "AND m.partner_id IN (SELECT id FROM res_partner "
+                "WHERE commercial_partner_id = ANY(%s))", partner_ids)
+            partner_filter = SQL("AND p.id = ANY(%s)", partner_ids)
+        else:
+            move_filter = partner_filter = SQL()
+        company_key = str(company.id)
+        facts = SQL(
+            """
+            WITH sales AS (
+                SELECT m.commercial_partner_id AS partner_id,
+                       SUM(m.amount_total_signed) AS sales,
+                       COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
+                       MAX(m.invoice_date) FILTER (WHERE %(purchase)s) AS last_purchase
+                       %(window_columns)s
+                  FROM account_move m
+                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
+                   AND m.company_id = %(company)s %(move_filter)s
+                 GROUP BY m.commercial_partner_id
+            )
+            SELECT p.id AS partner_id, p.birthday, p.gender, p.state_id,
+                   COALESCE(p.loyalty_points, 0) AS points, p.loyalty_tier_id AS tier_id,
+                   COALESCE((p.debt_amount ->> %(company_key)s)::numeric, 0) AS debt,
+                   COALESCE(p.debt_status ->> %(company_key)s, 'none') AS debt_status,
+                   COALESCE(s.sales, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
+                   s.last_purchase %(window_values)s
+              FROM res_partner p
+              LEFT JOIN sales s ON s.partner_id = p.id
+             WHERE p.active AND p.id = p.commercial_partner_id
+               AND (p.company_id IS NULL OR p.company_id = %(company)s)
+               AND (p.customer_rank > 0 OR s.partner_id IS NOT NULL) %(partner_filter)s
+            """,
+            purchase=purchase,
+            window_columns=SQL("").join(SQL(", %s", c) for c in window_columns),
+            company=company.id,
+            company_key=company_key,
+            move_filter=move_filter,
+            partner_filter=partner_filter,
+            window_values=SQL("").join(
+                SQL(", COALESCE(s.%s, 0) AS %s", SQL.identifier(name), SQL.identifier(name))
+                for days in windows for name in (f"sales_{days}d", f"purchases_{days}d")),
+        )
+        if not rfm:
+            return facts
+        return SQL(
+            """
+            SELECT scored.*,
+                   CASE WHEN scored.purchases = 0 THEN NULL
+                        WHEN r_score >= 3 AND f_score + m_score >= 8 THEN 'loyal'
+                        WHEN r_score >= 3 THEN 'high_potential'
+                        WHEN f_score + m_score >= 6 THEN 'at_risk'
+                        ELSE 'low_value' END AS rfm_type
+              FROM (
+                SELECT base.*,
+                       1 + 5 * (RANK() OVER r - 1 + COUNT(*) OVER r) / (2 * COUNT(*) OVER n)
+                           AS r_score,
+                       1 + 5 * (RANK() OVER f - 1 + COUNT(*) OVER f) / (2 * COUNT(*) OVER n)
+                           AS f_score,
+                       1 + 5 * (RANK() OVER m - 1 + COUNT(*) OVER m) / (2 * COUNT(*) OVER n)
+                           AS m_score
+                  FROM (%(facts)s) base
+                WINDOW n AS (PARTITION BY base.purchases > 0),
+                       r AS (n ORDER BY base.last_purchase),
+                       f AS (n ORDER BY base.purchases),
+                       m AS (n ORDER BY base.sales)
+              ) scored
+            """,
+            facts=facts,
+        )
+
+    # ------------------------------------------------------------------
+    # Recompute
+    # ------------------------------------------------------------------
+
+    def _rule_groups(self):
+        """The rule segments in exclusive groups (a segment without group is alone),
+        each group ordered by sequence: the first that matches wins."""
+        groups = {}
+        for segment in self.filtered(lambda s: s.match != "manual").sorted(
+                lambda s: (s.sequence, s.id)):
+            key = (segment.company_id.id, segment.group or f"segment-{segment.id}")
+            groups[key] = groups.get(key, self.browse()) | segment
+        return list(groups.values())
+
+    def _with_group_siblings(self):
+        """These active rule segments and the other active segments of their exclusive
+        groups, which decide together who is in which."""
+        segments = self.filtered(lambda s: s.active and s.match != "manual")
+        grouped = segments.filtered("group")
+        if grouped:
+            segments |= self.search([
+                ("match", "!=", "manual"),
+                ("company_id", "in", grouped.company_id.ids),
+                ("group", "in", list(set(grouped.mapped("group")))),
+            ])
+        return segments
+
+    def _recompute(self, partner_ids=None):
+        """Recompute who is in these segments (with their exclusive groups), for all
+        their companies' customers or only ``partner_ids``. Returns the number of
+        memberships added and removed."""
+        segments = self.sudo()._with_group_siblings()
+        if partner_ids is not None:
+            # RFM quintiles are relative to all the customers: those groups wait for the
+            # full recompute (nightly or "Recompute now").
+            segments = segments.browse(s.id for group in segments._rule_groups()
+                                       if not any(group.mapped("rfm_type")) for s in group)
+            partner_ids = list(partner_ids)
+        if not segments or partner_ids == []:
+            return 0, 0
+        segments._flush_for_facts()
+        if partner_ids is not None:
+            self.env.cr.execute(SQL(
+                "SELECT DISTINCT commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
+                partner_ids))
+            partner_ids = [row[0] for row in self.env.cr.fetchall()]
+        today = fields.Date.context_today(self)
+        added = removed = 0
+        for company, company_segments in segments.grouped("company_id").items():
+            company_added, company_removed = company_segments._recompute_company(
+                company, today, partner_ids)
+            added += company_added
+            removed += company_removed
+        if partner_ids is None:
+            segments._sync_tags()
+            segments.write({"last_recompute": fields.Datetime.now()})
+        if added or removed:
+            self.env["res.partner"].invalidate_model(["category_id"])
+            self.env["res.partner.category"].invalidate_model(["partner_ids"])
+            self.env["retail.segment.member"].invalidate_model()
+        return added, removed
+
+    def _recompute_company(self, company, today, partner_ids):
+        """The memberships of these segments (one company), in five statements: the
+        matches into a temporary table (facts computed once, every group one CASE), the
+        stale memberships out, the new ones in."""
+        cr = self.env.cr
+        groups = self._rule_groups()
+        cases = []
+        for group in groups:
+            cases.append(SQL(
+                "CASE %s END",
+                SQL(" ").join(SQL("WHEN %s THEN %s", s._rule_condition(today), s.id)
+                              for s in group)))
+        facts = self._facts_query(
+            company, today, self._facts_windows(self), rfm=any(self.mapped("rfm_type")),
+            partner_ids=partner_ids)
+        cr.execute(SQL("DROP TABLE IF EXISTS retail_segment_match"))
+        cr.execute(SQL(
+            """
+            CREATE TEMPORARY TABLE retail_segment_match ON COMMIT DROP AS
+            WITH facts AS (%(facts)s)
+            SELECT segment_id, partner_id FROM (
+                SELECT f.partner_id, unnest(ARRAY[%(cases)s]::int[]) AS segment_id
+                  FROM facts f
+            ) matched
+             WHERE segment_id IS NOT NULL
+            """,
+            facts=facts,
+            cases=SQL(", ").join(cases),
+        ))
+        cr.execute(SQL("ANALYZE retail_segment_match"))
+        removed = self._remove_members(partner_ids, stale_only=True)
+        cr.execute(SQL(
+            """
+            WITH new AS (
+                SELECT x.segment_id, x.partner_id, s.tag_id,
+                       rel.partner_id IS NOT NULL AS tag_was_manual
+                  FROM retail_segment_match x
+                  JOIN retail_segment s ON s.id = x.segment_id
+                  LEFT JOIN res_partner_res_partner_category_rel rel
+                         ON rel.category_id = s.tag_id AND rel.partner_id = x.partner_id
+                 WHERE NOT EXISTS (
+                       SELECT 1 FROM retail_segment_member mem
+                        WHERE mem.segment_id = x.segment_id AND mem.partner_id = x.partner_id)
+            ), added AS (
+                INSERT INTO retail_segment_member
+                       (segment_id, partner_id, tag_was_manual,
+                        create_uid, create_date, write_uid, write_date)
+                SELECT segment_id, partner_id, tag_was_manual,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM new
+                RETURNING 1
+            ), tagged AS (
+                INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
+                SELECT tag_id, partner_id FROM new WHERE NOT tag_was_manual
+                ON CONFLICT DO NOTHING
+            )
+            SELECT COUNT(*) FROM added
+            """,
+            uid=self.env.uid,
+            now=fields.Datetime.now(),
+        ))
+        added = cr.fetchone()[0]
+        cr.execute(SQL("DROP TABLE retail_segment_match"))
+        return added, removed
+
+    def _remove_members(self, partner_ids=None, stale_only=False):
+        """Delete the memberships of these segments (of ``partner_ids`` only, and with
+        ``stale_only`` those not in the table ``retail_segment_match``) and the tags the
+        rule had added; tags set by hand stay. Returns the number removed."""
+        conditions = [SQL("mem.segment_id = ANY(%s)", self.ids)]
+        if partner_ids is not None:
+            conditions.append(SQL("mem.partner_id = ANY(%s)", partner_ids))
+        if stale_only:
+            conditions.append(SQL(
+                """NOT EXISTS (SELECT 1 FROM retail_segment_match x
+                                WHERE x.segment_id = mem.segment_id
+                                  AND x.partner_id = mem.partner_id)"""))
+        self.env.cr.execute(SQL(
+            """
+            WITH gone AS (
+                DELETE FROM retail_segment_member mem WHERE %(conditions)s
+                RETURNING mem.segment_id, mem.partner_id, mem.tag_was_manual
+            ), untagged AS (
+                DELETE FROM res_partner_res_partner_category_rel rel
+                 USING gone JOIN retail_segment s ON s.id = gone.segment_id
+                 WHERE NOT gone.tag_was_manual
+                   AND rel.category_id = s.tag_id AND rel.partner_id = gone.partner_id
+            )
+            SELECT COUNT(*) FROM gone
+            """,
+            conditions=SQL(" AND ").join(conditions),
+        ))
+        return self.env.cr.fetchone()[0]
+
+    def _clear_members(self):
+        if not self:
+            return
+        self.env["retail.segment.member"].flush_model()
+        self.env["res.partner"].flush_model(["category_id"])
+        if self.sudo()._remove_members():
+            self.env["res.partner"].invalidate_model(["category_id"])
+            self.env["res.partner.category"].invalidate_model(["partner_ids"])
+            self.env["retail.segment.member"].invalidate_model()
+
+    def _sync_tags(self):
+        """Tags carry the segment's name in every language (translations loaded after
+        the segment was created included) and its colour."""
+        self.env["res.partner.category"].flush_model(["name", "color"])
+        self.env.cr.execute(SQL(
+            """
+            UPDATE res_partner_category tag
+               SET name = s.name, color = s.color
+              FROM retail_segment s
+             WHERE s.tag_id = tag.id AND s.id = ANY(%s)
+               AND (tag.name IS DISTINCT FROM s.name OR tag.color IS DISTINCT FROM s.color)
+            """,
+            self.ids,
+        ))
+        if self.env.cr.rowcount:
+            self.env["res.partner.category"].invalidate_model(["name", "color"])
+
+    @api.model
+    def _recompute_partners(self, partner_ids):
+        """Recompute the segments of these customers only (after one of their invoices
+        was posted or reversed), in every company; RFM types follow at the next full
+        recompute."""
+        segments = self.sudo().search([("match", "!=", "manual")])
+        return segments._recompute(partner_ids=list(partner_ids))
+
+    @api.model
+    def _cron_recompute(self):
+        """Nightly: every active segment of every company, one company per commit, the
+        companies least recently computed first (a run cut short resumes with them)."""
+        segments = self.sudo().search([("match", "!=", "manual")])
+        def staleness(item):
+            dates = item[1].mapped("last_recompute")
+            return (1, min(dates), item[0].id) if all(dates) else (0, item[0].id)
+
+        by_company = sorted(segments.grouped("company_id").items(), key=staleness)
+        ir_cron = self.env["ir.cron"]
+        ir_cron._commit_progress(remaining=len(segments))
+        for company, company_segments in by_company:
+            added, removed = company_segments._recompute()
+            _logger.info("Segments of %s recomputed: %s memberships added, %s removed",
+                         company.name, added, removed)
+            if not ir_cron._commit_progress(len(company_segments)):
+                break
+
+    def action_recompute(self):
+        """The "Recompute now" button: these segments (and their exclusive groups)."""
+        if not self.env.user.has_group("crm_retail.group_crm_retail_manager"):
+            raise AccessError(self.env._("Only Retail CRM managers can recompute segments."))
+        self._recompute()
+        return True
+
+    def action_view_customers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("contacts.action_contacts")
+        action["domain"] = [("category_id", "in", self.tag_id.ids)]
+        action["display_name"] = self.name
+        return action

@@ -1,0 +1,55 @@
+from odoo import fields, models
+from odoo.tools import SQL
+
+
+class RetailSegmentReport(models.Model):
+    """Customers and revenue per segment: one row per customer holding a segment's tag
+    (by the rule or by hand), with its net sales (posted invoices less credit notes, in
+    company currency) in the segment's company, all time and over the last 365 days."""
+
+    _name = "retail.segment.report"
+    _description = "Customers and Revenue by Segment"
+    _auto = False
+    _order = "segment_id, revenue desc"
+    _rec_name = "partner_id"
+
+    segment_id = fields.Many2one("retail.segment", readonly=True)
+    group = fields.Char(string="Exclusive Group", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    state_id = fields.Many2one("res.country.state", string="Province", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", string="Company Currency", readonly=True)
+    revenue = fields.Monetary(readonly=True, aggregator="sum")
+    revenue_year = fields.Monetary(
+        string="Revenue, Last 365 Days", readonly=True, aggregator="sum")
+    purchase_count = fields.Integer(string="Purchases", readonly=True, aggregator="sum")
+
+    @property
+    def _table_query(self):
+        return SQL(
+            """
+            WITH sales AS (
+                SELECT m.company_id, m.commercial_partner_id AS partner_id,
+                       SUM(m.amount_total_signed) AS revenue,
+                       SUM(m.amount_total_signed)
+                           FILTER (WHERE m.invoice_date > CURRENT_DATE - 365) AS revenue_year,
+                       COUNT(*) FILTER (WHERE m.move_type = 'out_invoice'
+                                          AND m.payment_state != 'reversed') AS purchases
+                  FROM account_move m
+                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
+                 GROUP BY m.company_id, m.commercial_partner_id
+            )
+            SELECT ROW_NUMBER() OVER (ORDER BY s.id, p.id) AS id,
+                   s.id AS segment_id, s."group", p.id AS partner_id, p.state_id,
+                   s.company_id, company.currency_id,
+                   COALESCE(sales.revenue, 0) AS revenue,
+                   COALESCE(sales.revenue_year, 0) AS revenue_year,
+                   COALESCE(sales.purchases, 0) AS purchase_count
+              FROM retail_segment s
+              JOIN res_company company ON company.id = s.company_id
+              JOIN res_partner_res_partner_category_rel rel ON rel.category_id = s.tag_id
+              JOIN res_partner p ON p.id = rel.partner_id AND p.active
+              LEFT JOIN sales ON sales.partner_id = p.id AND sales.company_id = s.company_id
+             WHERE s.active
+            """
+        )

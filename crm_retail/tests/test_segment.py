@@ -1,0 +1,488 @@
+from unittest.mock import patch
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import freeze_time, tagged
+
+from .common import RetailCommon
+
+SHIPPED = [
+    "segment_age_under_15", "segment_age_15_22", "segment_age_22_50", "segment_age_over_50",
+    "segment_vip", "segment_regular",
+    "segment_loyal", "segment_high_potential", "segment_low_value", "segment_at_risk",
+    "segment_potential", "segment_current", "segment_lapsed",
+    "segment_paid_up", "segment_in_debt",
+]
+MILLION = 1_000_000
+
+
+class SegmentCommon(RetailCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.Segment = cls.env["retail.segment"]
+        cls.shipped = {name: cls.env.ref(f"crm_retail.{name}") for name in SHIPPED}
+        cls.important = cls.env.ref("crm_retail.segment_important")
+        # The shipped segments belong to the main company; the tests run in their own.
+        (cls.Segment.browse(s.id for s in cls.shipped.values()) | cls.important).sudo().write(
+            {"company_id": cls.company.id})
+
+    @classmethod
+    def _customer(cls, name, **vals):
+        return cls.Partner.create({"name": name, "customer_rank": 1, **vals})
+
+    def _invoice(self, partner, amount, date, move_type="out_invoice", company=None):
+        move = self.env["account.move"].with_company(company or self.company).create({
+            "move_type": move_type,
+            "partner_id": partner.id,
+            "invoice_date": date,
+            "invoice_line_ids": [Command.create({
+                "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
+                "tax_ids": [Command.clear()],
+            })],
+        })
+        move.action_post()
+        return move
+
+    def _recompute(self, segments=None):
+        # Flushing runs the debt refresh, as at the end of every request.
+        self.env.cr.flush()
+        return (segments or self.Segment.search([]))._recompute()
+
+    def _segments(self, partner):
+        """The shipped segments (short xml ids) whose tag the customer holds."""
+        partner = partner.sudo()  # customers of another company too
+        partner.invalidate_recordset(["category_id"])
+        return {name for name, segment in self.shipped.items()
+                if segment.tag_id in partner.category_id}
+
+    def _holders(self, segment):
+        return self.env["res.partner"].with_context(active_test=False).search(
+            [("category_id", "in", segment.tag_id.ids)])
+
+
+@tagged("post_install", "-at_install")
+class TestSegmentRules(SegmentCommon):
+    """Each shipped rule against hand-built customers."""
+
+    def test_age_groups_on_birthdays(self):
+        ages = {
+            "turns_15": self._customer("Tròn 15", birthday="2011-03-01"),
+            "leap_day": self._customer("Sinh 29/2", birthday="2004-02-29"),
+            "turns_50": self._customer("Tròn 50", birthday="1976-03-01"),
+            "birthday_today": self._customer("Sinh nhật", birthday="2011-02-28"),
+            "unknown": self._customer("Không rõ tuổi"),
+        }
+        expected = {
+            # The day before: 14, 21 (29 February not reached), 49, 15 on the birthday.
+            "2026-02-28": {"turns_15": "segment_age_under_15", "leap_day": "segment_age_15_22",
+                           "turns_50": "segment_age_22_50",
+                           "birthday_today": "segment_age_15_22"},
+            # In a common year a 29 February birthday counts from 1 March.
+            "2026-03-01": {"turns_15": "segment_age_15_22", "leap_day": "segment_age_22_50",
+                           "turns_50": "segment_age_over_50",
+                           "birthday_today": "segment_age_15_22"},
+        }
+        age_segments = {n for n in SHIPPED if n.startswith("segment_age")}
+        for day, groups in expected.items():
+            with freeze_time(f"{day} 12:00:00"):
+                self._recompute()
+            for key, partner in ages.items():
+                self.assertEqual(
+                    self._segments(partner) & age_segments,
+                    {groups[key]} if key in groups else set(), f"{key} on {day}")
+        # On a leap day, 29 February birthdays are birthdays again.
+        with freeze_time("2028-02-29 12:00:00"):
+            self._recompute()
+        self.assertIn("segment_age_22_50", self._segments(ages["leap_day"]))  # 24
+        self.assertIn("segment_age_15_22", self._segments(ages["turns_15"]))  # 16
+        later = self._customer("Tròn 15 hôm nay", birthday="2013-02-28")
+        younger = self._customer("Mai tròn 15", birthday="2013-03-01")
+        with freeze_time("2028-02-29 12:00:00"):
+            self._recompute()
+        self.assertIn("segment_age_15_22", self._segments(later))
+        self.assertIn("segment_age_under_15", self._segments(younger))
+
+    @freeze_time("2026-03-01 12:00:00")
+    def test_value_and_lifecycle(self):
+        vip = self._customer("VIP")
+        self._invoice(vip, 15 * MILLION, "2025-06-01")
+        self._invoice(vip, 5 * MILLION, "2026-02-01")
+        window_in = self._customer("Mua 365 ngày trước")  # 2025-03-02: day 365 of the window
+        self._invoice(window_in, 20 * MILLION, "2025-03-02")
+        window_out = self._customer("Mua 366 ngày trước")
+        self._invoice(window_out, 20 * MILLION, "2025-03-01")
+        regular = self._customer("Khách thường")
+        self._invoice(regular, 500_000, "2025-09-03")  # 179 days ago: current
+        lapsed = self._customer("Lâu không mua")
+        self._invoice(lapsed, 500_000, "2025-09-02")  # 180 days ago: lapsed
+        refund_only = self._customer("Chỉ trả hàng")
+        self._invoice(refund_only, MILLION, "2026-02-10", move_type="out_refund")
+        reversed_buyer = self._customer("Hóa đơn bị hủy")
+        invoice = self._invoice(reversed_buyer, 30 * MILLION, "2026-02-10")
+        invoice._reverse_moves([{"invoice_date": "2026-02-11"}], cancel=True)
+        prospect = self._customer("Khách tiềm năng")
+        supplier = self.Partner.create({"name": "Nhà cung cấp", "supplier_rank": 1})
+        self._recompute()
+
+        lifecycle = {"segment_potential", "segment_current", "segment_lapsed"}
+        value = {"segment_vip", "segment_regular"}
+        cases = [
+            (vip, {"segment_vip", "segment_current"}),
+            (window_in, {"segment_vip", "segment_lapsed"}),
+            (window_out, {"segment_lapsed"}),
+            (regular, {"segment_regular", "segment_current"}),
+            (lapsed, {"segment_regular", "segment_lapsed"}),
+            (refund_only, {"segment_potential"}),
+            (reversed_buyer, {"segment_potential"}),
+            (prospect, {"segment_potential"}),
+        ]
+        for partner, expected in cases:
+            self.assertEqual(self._segments(partner) & (lifecycle | value), expected,
+                             partner.name)
+        self.assertFalse(self._segments(supplier), "not a customer: in no segment")
+
+    @freeze_time("2026-03-01 12:00:00")
+    def test_debt(self):
+        owing = self._customer("Còn nợ")
+        self._invoice(owing, 2 * MILLION, "2026-02-01")
+        paid = self._customer("Đã trả")
+        invoice = self._invoice(paid, 2 * MILLION, "2026-02-01")
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids,
+        ).create({"payment_date": "2026-02-15"})._create_payments()
+        prospect = self._customer("Chưa mua")
+        self._recompute()
+        payment = {"segment_in_debt", "segment_paid_up"}
+        self.assertEqual(self._segments(owing) & payment, {"segment_in_debt"})
+        self.assertEqual(self._segments(paid) & payment, {"segment_paid_up"})
+        self.assertFalse(self._segments(prospect) & payment, "paid up needs a purchase")
+
+    @freeze_time("2026-03-01 12:00:00")
+    def test_other_company(self):
+        company_2 = self.setup_other_company()["company"]
+        self.env.user.company_ids |= company_2
+        vip_2 = self.shipped["segment_vip"].sudo().copy({"company_id": company_2.id})
+        shared = self._customer("Mua ở công ty 2")
+        self._invoice(shared, 30 * MILLION, "2026-02-01", company=company_2)
+        own = self._customer("Khách công ty 2", company_id=company_2.id)
+        self._invoice(own, 30 * MILLION, "2026-02-01", company=company_2)
+        self._recompute(self.Segment.search([]) | vip_2)
+        # A shared contact is a customer of both; its purchases count where they were made.
+        self.assertEqual(self._segments(shared) & {"segment_vip", "segment_potential"},
+                         {"segment_potential"})
+        self.assertIn(vip_2.tag_id, shared.sudo().category_id)
+        # A contact of company 2 only is in no segment of this company.
+        self.assertFalse(self._segments(own))
+        self.assertIn(vip_2.tag_id, own.sudo().category_id)
+
+    def test_match_any_and_domain(self):
+        hue = self.env["res.country.state"].create({
+            "name": "Thừa Thiên Huế", "code": "TTH-T", "country_id": self.vietnam.id})
+        segment = self.Segment.create({
+            "name": "Nữ hoặc ở Huế", "match": "any", "gender": "female",
+            "state_ids": [Command.set(hue.ids)],
+        })
+        woman = self._customer("Chị Lan", gender="female")
+        from_hue = self._customer("Anh Minh", gender="male", state_id=hue.id)
+        other = self._customer("Anh Nam", gender="male")
+        self._recompute(segment)
+        self.assertEqual(self._holders(segment), woman | from_hue)
+        segment.match = "all"
+        self.assertEqual(segment.match_count, 0)
+        segment.write({"match": "any", "gender": False, "domain": "[('name', 'ilike', 'Nam')]"})
+        self._recompute(segment)
+        self.assertEqual(self._holders(segment), from_hue | other)
+
+    def test_live_count(self):
+        self._customer("Bé Na", birthday="2020-05-05")
+        self._customer("Cụ Tư", birthday="1940-05-05")
+        draft = self.Segment.new({"name": "Trẻ em", "use_age": True, "age_to": 15})
+        self.assertEqual(draft.match_count, 1)
+        draft.age_to = 0
+        self.assertEqual(draft.match_count, 2)
+        draft.domain = "[('name', '=', 'Cụ Tư')]"
+        self.assertEqual(draft.match_count, 1)
+        self.assertFalse(self.important.match_count, "no rule: no count")
+
+    def test_invalid_rules(self):
+        with self.assertRaisesRegex(ValidationError, "no condition"):
+            self.Segment.create({"name": "Trống"})
+        with self.assertRaisesRegex(ValidationError, "not a valid filter"):
+            self.Segment.create({"name": "Sai", "use_age": True,
+                                 "domain": "[('no_such_field', '=', 1)]"})
+        with self.assertRaisesRegex(ValidationError, "not a valid filter"):
+            self.Segment.create({"name": "Sai", "use_age": True, "domain": "[('name', '="})
+        # Manual segments need no rule.
+        self.assertTrue(self.Segment.create({"name": "Bằng tay", "match": "manual"}).tag_id)
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-03-01 12:00:00")
+class TestSegmentRfm(SegmentCommon):
+    """RFM types from quintiles of the company's buyers: ties and small numbers."""
+
+    RFM = {"segment_loyal", "segment_high_potential", "segment_low_value", "segment_at_risk"}
+
+    def _buyer(self, name, purchases):
+        """A customer with these (date, amount) purchases."""
+        partner = self._customer(name)
+        for date, amount in purchases:
+            self._invoice(partner, amount, date)
+        return partner
+
+    def test_fewer_than_five(self):
+        prospect = self._customer("Chưa mua")
+        alone = self._buyer("Duy nhất", [("2026-02-01", MILLION)])
+        self._recompute()
+        # Alone, a buyer is the median on each axis: 3, 3, 3.
+        self.assertEqual(self._segments(alone) & self.RFM, {"segment_high_potential"})
+        self.assertFalse(self._segments(prospect) & self.RFM)
+        second = self._buyer("Thứ hai", [("2026-02-20", 5 * MILLION),
+                                          ("2026-02-25", 5 * MILLION)])
+        self._recompute()
+        # Two buyers score 2 and 4 on each axis.
+        self.assertEqual(self._segments(second) & self.RFM, {"segment_loyal"})
+        self.assertEqual(self._segments(alone) & self.RFM, {"segment_low_value"})
+
+    def test_ties(self):
+        twins = [self._buyer(f"Giống nhau {i}", [("2026-02-01", MILLION)]) for i in range(4)]
+        self._recompute()
+        for partner in twins:
+            self.assertEqual(self._segments(partner) & self.RFM, {"segment_high_potential"})
+
+    def test_five_types(self):
+        # (R, F, M) scores: A (4, 4, 4), B (2, 5, 5), C (5, 2, 2), D (1, 2, 1), E (3, 3, 3);
+        # C and D tie on F (one purchase each) and share score 2.
+        a = self._buyer("A", [(f"2026-02-{day:02d}", 10 * MILLION) for day in (5, 10, 15, 20)])
+        b = self._buyer("B", [(f"2025-01-{day:02d}", 10 * MILLION) for day in (2, 4, 6, 8, 10)])
+        c = self._buyer("C", [("2026-02-25", MILLION)])
+        d = self._buyer("D", [("2024-06-01", 500_000)])
+        e = self._buyer("E", [("2025-12-01", 2 * MILLION), ("2026-01-10", 3 * MILLION)])
+        self._recompute()
+        expected = {a: "segment_loyal", b: "segment_at_risk", c: "segment_high_potential",
+                    d: "segment_low_value", e: "segment_high_potential"}
+        for partner, segment in expected.items():
+            self.assertEqual(self._segments(partner) & self.RFM, {segment}, partner.name)
+
+    def test_partial_recompute_leaves_rfm(self):
+        buyer = self._buyer("Mua một lần", [("2026-02-01", MILLION)])
+        self._recompute()
+        self.assertIn("segment_high_potential", self._segments(buyer))
+        better = self._buyer("Mua nhiều", [("2026-02-20", 5 * MILLION),
+                                           ("2026-02-25", 5 * MILLION)])
+        self.env.cr.flush()
+        self.Segment._recompute_partners((buyer | better).ids)
+        # RFM types are relative to every buyer: only the full recompute moves them.
+        self.assertEqual(self._segments(buyer) & self.RFM, {"segment_high_potential"})
+        self.assertFalse(self._segments(better) & self.RFM)
+        self.assertIn("segment_current", self._segments(better), "the other groups follow")
+        self._recompute()
+        self.assertEqual(self._segments(buyer) & self.RFM, {"segment_low_value"})
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-03-01 12:00:00")
+class TestSegmentMembership(SegmentCommon):
+    """Rule tags come and go with the rule; tags set by hand stay."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.points = cls.Segment.create({
+            "name": "Nhiều điểm", "use_points": True, "points_min": 100})
+        cls.rich, cls.poor, cls.tagged_rich, cls.tagged_poor = cls.Partner.create([
+            {"name": "Giàu điểm", "customer_rank": 1},
+            {"name": "Ít điểm", "customer_rank": 1},
+            {"name": "Giàu điểm, gắn tay", "customer_rank": 1,
+             "category_id": [Command.link(cls.points.tag_id.id)]},
+            {"name": "Ít điểm, gắn tay", "customer_rank": 1,
+             "category_id": [Command.link(cls.points.tag_id.id),
+                             Command.link(cls.important.tag_id.id)]},
+        ])
+        (cls.rich | cls.tagged_rich).sudo().write({"loyalty_points": 150})
+
+    def test_manual_tags_survive(self):
+        added, removed = self._recompute(self.points)
+        self.assertEqual((added, removed), (2, 0))
+        self.assertEqual(self._holders(self.points),
+                         self.rich | self.tagged_rich | self.tagged_poor)
+        members = self.env["retail.segment.member"].search([("segment_id", "=", self.points.id)])
+        self.assertEqual(members.partner_id, self.rich | self.tagged_rich)
+        self.assertEqual(members.filtered("tag_was_manual").partner_id, self.tagged_rich)
+        # Nothing changed: nothing written.
+        self.assertEqual(self._recompute(self.points), (0, 0))
+        # The rule stops matching: its tag goes, the tags set by hand stay.
+        (self.rich | self.tagged_rich).sudo().write({"loyalty_points": 10})
+        self.assertEqual(self._recompute(self.points), (0, 2))
+        self.assertEqual(self._holders(self.points), self.tagged_rich | self.tagged_poor)
+        self.assertIn(self.important.tag_id, self.tagged_poor.category_id)
+        self.assertEqual(self.important.member_count, 1, "the manual segment keeps its tag")
+
+    def test_archive_and_delete(self):
+        self._recompute(self.points)
+        self.points.active = False
+        self.assertEqual(self._holders(self.points), self.tagged_rich | self.tagged_poor)
+        self.assertFalse(self.env["retail.segment.member"].search(
+            [("segment_id", "=", self.points.id)]))
+        self.points.active = True
+        self._recompute(self.points)
+        tag = self.points.tag_id
+        self.points.unlink()
+        self.assertTrue(tag.exists(), "customers still hold it by hand")
+        self.assertEqual(self._holders_of(tag), self.tagged_rich | self.tagged_poor)
+        lonely = self.Segment.create({"name": "Không ai", "use_points": True,
+                                      "points_min": 100})
+        self._recompute(lonely)
+        lonely_tag = lonely.tag_id
+        lonely.unlink()
+        self.assertFalse(lonely_tag.exists())
+
+    def _holders_of(self, tag):
+        return self.env["res.partner"].search([("category_id", "in", tag.ids)])
+
+    def test_exclusive_group(self):
+        gold = self.Segment.create({"name": "Vàng", "group": "hạng", "sequence": 1,
+                                    "use_points": True, "points_min": 100})
+        silver = self.Segment.create({"name": "Bạc", "group": "hạng", "sequence": 2,
+                                      "use_points": True, "points_min": 0})
+        self._recompute(gold)  # the whole group is recomputed
+        self.assertEqual(self._holders(gold) & self.rich, self.rich)
+        self.assertFalse(self._holders(silver) & self.rich)
+        self.assertEqual(self._holders(silver) & self.poor, self.poor)
+        # A segment without a group overlaps freely.
+        self._recompute(self.points)
+        self.assertIn(self.rich, self._holders(self.points) & self._holders(gold))
+        # The first by sequence wins.
+        silver.sequence = 0
+        self._recompute(silver)
+        self.assertFalse(self._holders(gold) & (self.rich | self.poor))
+        self.assertEqual(self._holders(silver) & (self.rich | self.poor), self.rich | self.poor)
+
+    def test_recompute_partners(self):
+        self._recompute(self.points)
+        (self.rich | self.poor).sudo().write({"loyalty_points": 500})
+        self.env.cr.flush()
+        self.Segment._recompute_partners(self.poor.ids)
+        self.assertIn(self.poor, self._holders(self.points))
+        self.assertIn(self.rich, self._holders(self.points))
+        self.rich.sudo().loyalty_points = 0
+        self.Segment._recompute_partners(self.poor.ids)
+        self.assertIn(self.rich, self._holders(self.points), "only the given customers")
+        self.Segment._recompute_partners(self.rich.child_ids.ids + self.rich.ids)
+        self.assertNotIn(self.rich, self._holders(self.points))
+
+    def test_cron(self):
+        company_2 = self.setup_other_company()["company"]
+        other = self.points.sudo().copy({"company_id": company_2.id})
+        shared_rich = self.rich  # a shared contact: a customer of both companies
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress",
+                          return_value=float("inf")) as progress:
+            self.Segment._cron_recompute()
+        self.assertIn(shared_rich, self._holders(other))
+        self.assertIn(shared_rich, self._holders(self.points))
+        self.assertTrue(other.last_recompute and self.points.last_recompute)
+        segments = self.Segment.search([("match", "!=", "manual")])
+        self.assertEqual(progress.call_args_list[0].kwargs, {"remaining": len(segments)})
+        self.assertEqual(sum(call.args[0] for call in progress.call_args_list[1:]),
+                         len(segments))
+
+    def test_query_count_flat(self):
+        """The recompute's queries do not grow with the customers."""
+        segments = self.Segment.search([])
+
+        def count(partner_ids=None):
+            self.env.cr.flush()
+            self.env.invalidate_all()
+            with self._record_queries() as queries:
+                if partner_ids is None:
+                    segments._recompute()
+                else:
+                    self.Segment._recompute_partners(partner_ids)
+            return queries
+
+        def customers(number, offset):
+            partners = self.Partner.create([{
+                "name": f"Khách {offset + i}", "customer_rank": 1,
+                "birthday": fields.Date.today() - relativedelta(years=10 + 3 * i, days=i),
+                "gender": "female" if i % 2 else "male",
+            } for i in range(number)])
+            for partner in partners[:2]:
+                self._invoice(partner, (offset + 1) * MILLION, "2026-02-01")
+            return partners
+
+        few = customers(5, 0)
+        queries_few = count()
+        many = customers(15, 5)
+        queries_many = count()
+        self.assertGreater(len(self._holders(self.shipped["segment_potential"])), 15)
+        import difflib
+        self.assertEqual(len(queries_few), len(queries_many), "\n".join(difflib.unified_diff([q[:150] for q in queries_few], [q[:150] for q in queries_many])))
+        self.assertEqual(len(count(few[:1].ids)), len(count((few | many).ids)))
+
+
+@tagged("post_install", "-at_install")
+class TestSegmentAccess(SegmentCommon):
+
+    def test_salesman_reads_manager_edits(self):
+        vip = self.shipped["segment_vip"]
+        as_salesman = vip.with_user(self.salesman)
+        self.assertTrue(as_salesman.name)
+        self.assertIsInstance(as_salesman.member_count, int)
+        with self.assertRaises(AccessError):
+            as_salesman.write({"sales_min": 1})
+        with self.assertRaises(AccessError):
+            self.Segment.with_user(self.salesman).create(
+                {"name": "Của tôi", "use_age": True})
+        with self.assertRaises(AccessError):
+            as_salesman.action_recompute()
+        with self.assertRaises(AccessError):
+            as_salesman.unlink()
+        as_manager = vip.with_user(self.sales_manager)
+        as_manager.write({"sales_min": 30 * MILLION, "name": "Khách VIP"})
+        self.assertEqual(vip.tag_id.name, "Khách VIP", "the tag follows the name")
+        self.assertTrue(as_manager.action_recompute())
+        created = self.Segment.with_user(self.sales_manager).create(
+            {"name": "Mới", "use_age": True, "age_from": 60})
+        self.assertEqual(created.tag_id.name, "Mới")
+        created.with_user(self.sales_manager).unlink()
+
+    def test_other_company_hidden(self):
+        company_2 = self.setup_other_company()["company"]
+        hidden = self.shipped["segment_vip"].sudo().copy({"company_id": company_2.id})
+        self.assertNotIn(hidden, self.Segment.with_user(self.sales_manager).search([]))
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-03-01 12:00:00")
+class TestSegmentReports(SegmentCommon):
+
+    def test_revenue_by_segment_and_pareto(self):
+        big = self._customer("Khách lớn")
+        self._invoice(big, 80 * MILLION, "2026-02-01")
+        small = [self._customer(f"Khách nhỏ {i}") for i in range(4)]
+        for partner in small:
+            self._invoice(partner, 5 * MILLION, "2026-02-01")
+        refunded = self._customer("Trả hết")
+        self._invoice(refunded, MILLION, "2026-02-01", move_type="out_refund")
+        self._recompute()
+        self.env.flush_all()
+        rows = self.env["retail.segment.report"]._read_group(
+            [("company_id", "=", self.company.id)], ["segment_id"],
+            ["partner_id:count_distinct", "revenue:sum"])
+        by_segment = {segment: (customers, revenue) for segment, customers, revenue in rows}
+        self.assertEqual(by_segment[self.shipped["segment_vip"]], (1, 80 * MILLION))
+        self.assertEqual(by_segment[self.shipped["segment_regular"]], (4, 20 * MILLION))
+
+        pareto = self.env["retail.segment.pareto.report"].search(
+            [("company_id", "=", self.company.id)])
+        self.assertEqual(len(pareto), 5, "customers with positive net sales")
+        top = pareto.filtered("is_top_20")
+        self.assertEqual(top.partner_id, big)
+        self.assertAlmostEqual(sum(top.mapped("revenue_share")), 80.0)
+        self.assertEqual(pareto.sorted("rank").mapped("cumulative_share"),
+                         [80.0, 85.0, 90.0, 95.0, 100.0])
+        self.assertEqual(pareto.sorted("rank").mapped("percentile"), [20, 40, 60, 80, 100])
