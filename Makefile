@@ -23,10 +23,13 @@ audit: setup  ## check points balances against their history (DB_NAME, default c
 lint: setup  ## ruff + pylint-odoo
 	@bash scripts/lint.sh
 
+bench: setup  ## build (once) 100k customers / 500k invoice lines, time segments and phone search
+	@bash scripts/bench.sh
+
 i18n: setup  ## re-export crm_retail.pot and merge it into vi.po
 	@bash scripts/i18n.sh
 
 clean:  ## stop and drop the local cluster and databases (downloads stay cached)
 	@bash scripts/clean.sh
 
-.PHONY: help setup run test test-odoo audit lint i18n clean
+.PHONY: help setup run test test-odoo audit lint bench i18n clean

@@ -9,7 +9,8 @@ RATIO_TARGET = 2.0  # recompute <= 2 x the floor
 RECOMPUTE_TARGET = 10.0  # seconds
 PHONE_TARGET = 0.050  # seconds
 
-trials = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+with open(sys.argv[1]) as results:
+    trials = [json.loads(line) for line in results if line.strip()]
 if not trials:
     sys.exit("no trial results")
 first = trials[0]
@@ -24,6 +25,10 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
+def all_trials(key):
+    return ", ".join(f"{t[key]:.3f}" for t in trials)
+
+
 def queries(key):
     counts = sorted({t[key] for t in trials})
     return "/".join(str(c) for c in counts)
@@ -36,12 +41,12 @@ print(f"make bench: {first['customers']:,} customers, {first['segments']} rule s
       f"best of {n} trials, each on a fresh copy")
 print(f"  (a) segment + RFM recompute, _cron_recompute(): {recompute:8.3f} s  "
       f"{queries('recompute_queries')} queries   "
-      f"[{', '.join(f'{t['recompute']:.3f}' for t in trials)}]")
+      f"[{all_trials('recompute')}]")
 print(f"      same, nothing changed since:               {again:8.3f} s  "
       f"{queries('recompute_again_queries')} queries")
 print(f"  (b) floor, one hand-written SQL of the facts:   {floor:8.3f} s  "
       f"{queries('floor_queries')} query     "
-      f"[{', '.join(f'{t['floor']:.3f}' for t in trials)}]")
+      f"[{all_trials('floor')}]")
 print(f"  (c) ratio recompute / floor:                    {ratio:8.2f}")
 for label, key in (("name_search", "name_search"), ("search on phone", "search")):
     medians = [t["phone"][key]["median"] for t in trials]

@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 export BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-100000}"
-export BENCH_SEED_CUSTOMERS="${BENCH_SEED_CUSTOMERS:-2000}"
+export BENCH_SEED_CUSTOMERS="${BENCH_SEED_CUSTOMERS:-1000}"
 export BENCH_INVOICE_LINES="${BENCH_INVOICE_LINES:-500000}"
 trials="${BENCH_TRIALS:-3}"
 
@@ -52,7 +52,8 @@ if ! db_exists "$db"; then
     : >"$buildlog"
     log "building $db: $BENCH_CUSTOMERS customers, $BENCH_INVOICE_LINES invoice lines (log: $buildlog)"
     start=$(date +%s)
-    run_logged "$buildlog" "$ODOO" db -c "$ODOO_CONF" init "$tmp" --force --country VN --language vi_VN
+    drop_db "$tmp"
+    run_logged "$buildlog" "$ODOO" db -c "$ODOO_CONF" init "$tmp" --country VN --language vi_VN
     run_logged "$buildlog" "$ODOO" -c "$ODOO_CONF" -d "$tmp" -i l10n_vn,crm_retail --stop-after-init \
         --no-http --log-level=warn
     log "database with l10n_vn and crm_retail installed: $(( $(date +%s) - start )) s"

@@ -182,9 +182,18 @@ orders = env["sale.order"].create([{
 } for customer in customers[40:50]])
 orders[:5].action_confirm()
 
+# --- debt limits, segments ------------------------------------------------------
+company.write({"account_use_credit_limit": True, "retail_credit_limit_policy": "warn"})
+for customer in customers[:10]:
+    customer.write({"credit_limit": 5000000, "use_partner_credit_limit": True})
+env.cr.commit()  # the debt figures are written as the transaction is flushed
+env["retail.segment"]._cron_recompute()
+
 env.cr.commit()
 overdue = invoices.filtered(
     lambda inv: inv.payment_state != "paid" and inv.invoice_date_due < today)
 print(f"demo shop: {len(customers)} customers, {len(invoices)} invoices "
       f"({len(overdue)} overdue), {len(orders)} sale orders, "
-      f"{sum(customers.mapped('loyalty_points'))} points held")
+      f"{sum(customers.mapped('loyalty_points'))} points held, "
+      f"{sum(customers.mapped('debt_amount')):,.0f} VND owed "
+      f"({len(customers.filtered(lambda c: c.debt_status == 'overdue'))} customers overdue)")

@@ -10,17 +10,17 @@ class ReportRetailDebtStatement(models.AbstractModel):
 
     @api.model
     def _get_report_values(self, docids, data=None):
-        statements = self.env["retail.debt.statement"]
-        company, date_from, date_to = statements._retail_statement_options(data)
-        partners = self.env["res.partner"].browse(docids)
+        Statement = self.env["retail.debt.statement"]
+        company, date_from, date_to = Statement._retail_statement_options(data)
+        partners = self.env["res.partner"].browse(docids).exists()
+        statements = Statement._retail_statements_data(partners, company, date_from, date_to)
         return {
-            "doc_ids": docids,
+            "doc_ids": partners.ids,
             "doc_model": "res.partner",
             "docs": partners,
             "company": company,
+            # a contact prints its company's statement
             "statements": {
-                partner.id: statements._retail_statement_data(
-                    partner, company, date_from, date_to)
-                for partner in partners
+                partner.id: statements[partner.commercial_partner_id.id] for partner in partners
             },
         }

@@ -3,10 +3,12 @@ from contextlib import contextmanager
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from psycopg2.errors import CheckViolation
 
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import RetailCommon
 
@@ -246,6 +248,11 @@ class TestBirthdayGreetings(CustomerCareCommon):
         # The administrator sets them in Settings, for the current company.
         self.env["res.config.settings"].create(care_settings).execute()
         self.assertRecordValues(self.company, [care_settings])
+        for negative in ({"retail_birthday_points": -1}, {"retail_followup_days": -1}):
+            with mute_logger("odoo.sql_db"), self.assertRaises(CheckViolation), \
+                    self.env.cr.savepoint():
+                self.company.write(negative)
+                self.env.flush_all()
 
 
 @tagged("post_install", "-at_install")

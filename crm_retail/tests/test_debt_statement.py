@@ -194,13 +194,21 @@ class TestDebtStatement(RetailCommon):
         with self.assertRaises(ValidationError):
             self._statement("2026-03-01", "2026-02-01")
 
-    def test_one_query(self):
-        Statement = self.env["retail.debt.statement"]
+    def test_one_query_for_many_customers(self):
+        other = self.Partner.create({"name": "Khách thứ hai"})
+        self._invoice(other, 50, "2026-01-15")
+        self._invoice(other, 70, "2026-02-15")
+        partners = self.contact + other + self.Partner.create({"name": "Khách lạ"})
         self.env.flush_all()
         with self._record_queries() as queries:
-            Statement._retail_statement_data(self.customer, self.company, *map(
-                fields.Date.to_date, FEBRUARY))
+            statements = self.env["retail.debt.statement"]._retail_statements_data(
+                partners, self.company, *map(fields.Date.to_date, FEBRUARY))
         self.assertEqual(len([q for q in queries if "account_move_line" in q]), 1)
+        self.assertEqual(set(statements), set(partners.commercial_partner_id.ids))
+        # running balances do not run across customers
+        self.assertEqual([line["balance"] for line in statements[other.id]["lines"]], [120.0])
+        self.assertEqual(statements[other.id]["opening_balance"], 50.0)
+        self.assertEqual(statements[self.customer.id]["closing_balance"], 2000.0)
 
     # ------------------------------------------------------------------
     # PDF, spreadsheet
@@ -262,6 +270,8 @@ class TestDebtStatement(RetailCommon):
         ])
 
     def test_send_from_wizard_through_composer(self):
+        # the statement goes to the customer alone, not to its salesperson too
+        self.customer.user_id = self.salesman
         action = self._statement(*FEBRUARY).action_send_email()
         self.assertEqual(action["res_model"], "mail.compose.message")
         composer = self.env["mail.compose.message"].with_context(**action["context"]).create({})

@@ -414,13 +414,13 @@ class TestSegmentMembership(SegmentCommon):
                 self._invoice(partner, (offset + 1) * MILLION, "2026-02-01")
             return partners
 
+        count()  # the caches of the environment (user, companies) are warm from now on
         few = customers(5, 0)
         queries_few = count()
         many = customers(15, 5)
         queries_many = count()
         self.assertGreater(len(self._holders(self.shipped["segment_potential"])), 15)
-        import difflib
-        self.assertEqual(len(queries_few), len(queries_many), "\n".join(difflib.unified_diff([q[:150] for q in queries_few], [q[:150] for q in queries_many])))
+        self.assertEqual(len(queries_few), len(queries_many))
         self.assertEqual(len(count(few[:1].ids)), len(count((few | many).ids)))
 
 

@@ -1,5 +1,6 @@
 import base64
 import io
+from collections import defaultdict
 from urllib.parse import quote
 
 import xlsxwriter
@@ -56,7 +57,7 @@ class RetailDebtStatement(models.TransientModel):
         compute="_compute_statement", store=True, compute_sudo=False,
     )
     xlsx_file = fields.Binary(string="Spreadsheet", readonly=True, attachment=False)
-    xlsx_filename = fields.Char(readonly=True)
+    xlsx_filename = fields.Char(string="Spreadsheet Name", readonly=True)
 
     @api.model
     def default_get(self, fields):  # pylint: disable=redefined-outer-name
@@ -104,7 +105,7 @@ class RetailDebtStatement(models.TransientModel):
                     "debit": line["debit"],
                     "credit": line["credit"],
                     "balance": line["balance"],
-                    "amount_currency": line["amount_currency"] if line["currency"] else 0.0,
+                    "amount_currency": line["amount_currency"],
                     "line_currency_id": line["currency"].id,
                 }) for sequence, line in enumerate(data["lines"])],
             })
@@ -176,24 +177,33 @@ class RetailDebtStatement(models.TransientModel):
 
     @api.model
     def _retail_statement_data(self, partner, company, date_from, date_to):
-        """The statement of a customer, as plain values for the screen, the PDF, the
-        spreadsheet: one query, the running balance from a window function."""
-        self._retail_check_access(company)
+        """The statement of one customer (see _retail_statements_data)."""
         partner = partner.commercial_partner_id
+        partner.ensure_one()
+        return self._retail_statements_data(partner, company, date_from, date_to)[partner.id]
+
+    @api.model
+    def _retail_statements_data(self, partners, company, date_from, date_to):
+        """The statements of customers, by commercial partner id, as plain values for the
+        screen, the PDF, the spreadsheet: one query for all of them, the running balances
+        from a window function."""
+        self._retail_check_access(company)
+        partners = partners.commercial_partner_id
         currency = company.currency_id
         rows = self.env.execute_query_dict(SQL(
             """
             WITH items AS (%(items)s), statement AS (
-                -- the opening balance: always one row, first
-                SELECT 0 AS part, NULL::int AS id, NULL::date AS date, NULL::int AS move_id,
-                       COALESCE(SUM(balance), 0) AS balance, 0 AS debit, 0 AS credit,
-                       0 AS amount_currency, NULL::int AS currency_id,
+                -- the opening balances, first: one row per customer with earlier items
+                SELECT commercial_partner_id, 0 AS part, NULL::int AS id, NULL::date AS date,
+                       NULL::int AS move_id, SUM(balance) AS balance, 0 AS debit,
+                       0 AS credit, 0 AS amount_currency, NULL::int AS currency_id,
                        NULL::date AS date_maturity, NULL::varchar AS name
                   FROM items
                  WHERE date < %(date_from)s
+                 GROUP BY commercial_partner_id
                 UNION ALL
-                SELECT 1, id, date, move_id, balance, debit, credit, amount_currency,
-                       currency_id, date_maturity, name
+                SELECT commercial_partner_id, 1, id, date, move_id, balance, debit, credit,
+                       amount_currency, currency_id, date_maturity, name
                   FROM items
                  WHERE date >= %(date_from)s
             )
@@ -204,24 +214,28 @@ class RetailDebtStatement(models.TransientModel):
                           OR move.statement_line_id IS NOT NULL THEN 'payment'
                         ELSE 'adjustment'
                    END AS kind,
-                   SUM(s.balance) OVER (ORDER BY s.part, s.date, move.name, s.id
+                   SUM(s.balance) OVER (PARTITION BY s.commercial_partner_id
+                                        ORDER BY s.part, s.date, move.name, s.id
                                         ROWS UNBOUNDED PRECEDING) AS running_balance
               FROM statement s
               LEFT JOIN account_move move ON move.id = s.move_id
-             ORDER BY s.part, s.date, move.name, s.id
+             ORDER BY s.commercial_partner_id, s.part, s.date, move.name, s.id
             """,
-            items=self._retail_receivable_items([partner.id], company, date_to),
+            items=self._retail_receivable_items(partners.ids, company, date_to),
             date_from=date_from,
         ))
-        opening, items = rows[0], rows[1:]
-        currencies = self.env["res.currency"].browse({row["currency_id"] for row in items})
-        lines = []
-        for row in items:
+        currencies = self.env["res.currency"].browse({row["currency_id"] for row in rows})
+        openings = {}
+        lines_by_partner = defaultdict(list)
+        for row in rows:
+            if not row["part"]:
+                openings[row["commercial_partner_id"]] = currency.round(float(row["balance"]))
+                continue
             line_currency = currencies.browse(row["currency_id"])
             foreign = line_currency if line_currency and line_currency != currency else None
             extra_ref = next((ref for ref in (row["ref"], row["payment_reference"])
                               if ref and ref != row["move_name"]), "")
-            lines.append({
+            lines_by_partner[row["commercial_partner_id"]].append({
                 "id": row["id"],
                 "date": row["date"],
                 "move_id": row["move_id"],
@@ -237,20 +251,24 @@ class RetailDebtStatement(models.TransientModel):
                 "amount_currency": float(row["amount_currency"]) if foreign else 0.0,
                 "currency": foreign or self.env["res.currency"],
             })
-        opening_balance = currency.round(float(opening["balance"]))
-        return {
-            "partner": partner,
-            "company": company,
-            "currency": currency,
-            "date_from": date_from,
-            "date_to": date_to,
-            "opening_balance": opening_balance,
-            "total_debit": currency.round(sum(line["debit"] for line in lines)),
-            "total_credit": currency.round(sum(line["credit"] for line in lines)),
-            "closing_balance": lines[-1]["balance"] if lines else opening_balance,
-            "has_foreign_currency": any(line["currency"] for line in lines),
-            "lines": lines,
-        }
+        statements = {}
+        for partner in partners:
+            opening_balance = openings.get(partner.id, 0.0)
+            lines = lines_by_partner[partner.id]
+            statements[partner.id] = {
+                "partner": partner,
+                "company": company,
+                "currency": currency,
+                "date_from": date_from,
+                "date_to": date_to,
+                "opening_balance": opening_balance,
+                "total_debit": currency.round(sum(line["debit"] for line in lines)),
+                "total_credit": currency.round(sum(line["credit"] for line in lines)),
+                "closing_balance": lines[-1]["balance"] if lines else opening_balance,
+                "has_foreign_currency": any(line["currency"] for line in lines),
+                "lines": lines,
+            }
+        return statements
 
     @api.model
     def _retail_statement_activity(self, partners, company, date_from, date_to):
