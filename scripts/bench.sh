@@ -25,7 +25,7 @@ version=$(python3 -c 'import ast, sys; print(ast.literal_eval(open(sys.argv[1]).
     crm_retail/__manifest__.py)
 key=$( { cat bench/build.py; echo "$version $BENCH_CUSTOMERS $BENCH_SEED_CUSTOMERS $BENCH_INVOICE_LINES"; } \
     | sha1sum | cut -c1-10)
-db="crm_retail_bench_$key"
+db="crm_retail_bench_${BENCH_CUSTOMERS}_$key"
 # What an update would change: the addon's code and data, not its tests or translations.
 addon_hash=$(find crm_retail -type f \( -name '*.py' -o -name '*.xml' -o -name '*.csv' \) \
     -not -path '*/tests/*' -not -path '*/i18n/*' | LC_ALL=C sort | xargs cat | sha1sum | cut -c1-12)
@@ -42,8 +42,9 @@ run_logged() {  # log file, command...: fail with the log's tail
 }
 
 if ! db_exists "$db"; then
-    # Older benchmark databases (other generator or sizes) are 1-2 GB each.
-    for old in $(psql -X -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'crm\_retail\_bench\_%'"); do
+    # Outdated benchmark databases of this size (another generator) are 1-2 GB each.
+    for old in $(psql -X -tAc "SELECT datname FROM pg_database
+                               WHERE datname LIKE 'crm\_retail\_bench\_${BENCH_CUSTOMERS}\_%'"); do
         log "dropping the outdated $old"
         drop_db "$old"
     done

@@ -34,7 +34,7 @@ class RetailDebtAgingReport(models.Model):
     date = fields.Date(readonly=True)
     date_maturity = fields.Date(string="Due Date", readonly=True)
     days_overdue = fields.Integer(readonly=True, aggregator="max")
-    bucket = fields.Selection(AGING_BUCKETS, string="Age", readonly=True)
+    bucket = fields.Selection(AGING_BUCKETS, string="Aging Bucket", readonly=True)
     amount_residual = fields.Monetary(string="Open Amount", readonly=True)
     amount_not_due = fields.Monetary(string="Not Due", readonly=True)
     amount_1_30 = fields.Monetary(string="1-30", readonly=True)
