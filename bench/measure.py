@@ -7,9 +7,9 @@ copy of the benchmark database). Prints one ``BENCH_RESULT {json}`` line:
   the active segments use, and the RFM scores and type), materialised in a temporary
   table; checked equal, customer by customer, to the facts of the recompute;
 - ``recompute``: ``env['retail.segment']._cron_recompute()`` from no membership at all
-  (the first run after install: every membership written; the memberships that posting the
-  seed invoices through the ORM made are cleared first, untimed), then again with the
-  memberships in place and nothing changed (the nightly run), with their query counts;
+  (the first run after install: every membership written; any membership found is cleared
+  first, untimed), then again with the memberships in place and nothing changed (the
+  nightly run), with their query counts;
 - ``phone``: ``res.partner.name_search`` (what a many2one field and the customer search
   box call) with a customer's phone typed in another format than the stored one, for
   ``LOOKUPS`` customers, as the administrator (not superuser); also ``search`` on
@@ -244,7 +244,7 @@ cr.execute("SELECT COUNT(*) FROM retail_segment_member")
 cleared = cr.fetchone()[0]
 segments._clear_members()
 cr.commit()
-log(f"{cleared:,} memberships left by the ORM-posted seed invoices cleared")
+log(f"{cleared:,} memberships there before the first recompute, cleared")
 # Warm-up, not timed: the same pages for both.
 measure_floor(segments, windows)
 floor_seconds, floor_queries, floor_rows = measure_floor(segments, windows)

@@ -17,6 +17,7 @@ export BENCH_INVOICE_LINES="${BENCH_INVOICE_LINES:-500000}"
 trials="${BENCH_TRIALS:-3}"
 
 log() { printf '[bench] %s\n' "$*"; }
+quiet_drop() { drop_db "$1" 2>/dev/null; }
 odoo_shell() {  # database, script; the script's own lines on stdout, all in the log
     "$ODOO" shell -c "$ODOO_CONF" -d "$1" --no-http --log-level=warn < "$2"
 }
@@ -46,14 +47,14 @@ if ! db_exists "$db"; then
     for old in $(psql -X -tAc "SELECT datname FROM pg_database
                                WHERE datname LIKE 'crm\_retail\_bench\_${BENCH_CUSTOMERS}\_%'"); do
         log "dropping the outdated $old"
-        drop_db "$old"
+        quiet_drop "$old"
     done
     tmp="${db}_building"
     buildlog="$logdir/build-$key.log"
     : >"$buildlog"
     log "building $db: $BENCH_CUSTOMERS customers, $BENCH_INVOICE_LINES invoice lines (log: $buildlog)"
     start=$(date +%s)
-    drop_db "$tmp"
+    quiet_drop "$tmp"
     run_logged "$buildlog" "$ODOO" db -c "$ODOO_CONF" init "$tmp" --country VN --language vi_VN
     run_logged "$buildlog" "$ODOO" -c "$ODOO_CONF" -d "$tmp" -i l10n_vn,crm_retail --stop-after-init \
         --no-http --log-level=warn
@@ -90,7 +91,7 @@ results="$logdir/results-$key.jsonl"
 : >"$results"
 for trial in $(seq 1 "$trials"); do
     trial_db="${db}_trial"
-    drop_db "$trial_db"
+    quiet_drop "$trial_db"
     copy_start=$(date +%s)
     copy_db "$db" "$trial_db"
     log "trial $trial/$trials on a fresh copy ($(( $(date +%s) - copy_start )) s to copy)"
@@ -98,7 +99,7 @@ for trial in $(seq 1 "$trials"); do
     BENCH_TRIAL="$trial" odoo_shell "$trial_db" bench/measure.py 2>"$trial_log" | tee -a "$trial_log" \
         | grep '^\[bench' || true
     grep '^BENCH_RESULT ' "$trial_log" | cut -d' ' -f2- >>"$results" \
-        || { tail -40 "$trial_log" >&2; drop_db "$trial_db"; log "trial $trial failed" >&2; exit 1; }
-    drop_db "$trial_db"
+        || { tail -40 "$trial_log" >&2; quiet_drop "$trial_db"; log "trial $trial failed" >&2; exit 1; }
+    quiet_drop "$trial_db"
 done
 python3 bench/report.py "$results"

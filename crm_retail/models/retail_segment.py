@@ -10,6 +10,9 @@ from odoo.tools.safe_eval import datetime, dateutil, safe_eval, time
 
 _logger = logging.getLogger(__name__)
 
+# Memberships changed in one run above which the tables' statistics are refreshed.
+BULK_CHANGES = 10_000
+
 RFM_TYPES = [
     ("loyal", "Loyal"),
     ("high_potential", "High potential"),
@@ -244,7 +247,7 @@ class RetailSegment(models.Model):
                 continue
             self._flush_for_facts()
             facts = self._facts_query(
-                company, today, self._facts_windows(s for s, _c in rules),
+                company, today, self._facts_windows([s for s, _c in rules]),
                 rfm=any(s.rfm_type for s, _c in rules))
             self.env.cr.execute(SQL(
                 "WITH facts AS (%s) SELECT %s FROM facts f",
@@ -449,30 +452,38 @@ class RetailSegment(models.Model):
         )
         if not rfm:
             return facts
+
+        def scores(column):
+            # Per distinct value among the buyers: its ties and, cumulated, the buyers
+            # at or below it; a few hundred rows to sort, not one per customer.
+            return SQL(
+                """
+                SELECT value,
+                       1 + 5 * (2 * (SUM(ties) OVER (ORDER BY value ROWS UNBOUNDED PRECEDING))
+                                    ::bigint - ties)
+                           / (2 * (SUM(ties) OVER ())::bigint) AS score
+                  FROM (SELECT %s AS value, COUNT(*) AS ties FROM base
+                         WHERE purchases > 0 GROUP BY 1) per_value
+                """,
+                SQL.identifier(column),
+            )
+
         return SQL(
             """
-            SELECT scored.*,
-                   CASE WHEN scored.purchases = 0 THEN NULL
-                        WHEN r_score >= 3 AND f_score + m_score >= 8 THEN 'loyal'
-                        WHEN r_score >= 3 THEN 'high_potential'
-                        WHEN f_score + m_score >= 6 THEN 'at_risk'
+            WITH base AS MATERIALIZED (%(facts)s),
+                 r AS (%(r)s), f AS (%(f)s), m AS (%(m)s)
+            SELECT base.*, r.score AS r_score, f.score AS f_score, m.score AS m_score,
+                   CASE WHEN base.purchases = 0 THEN NULL
+                        WHEN r.score >= 3 AND f.score + m.score >= 8 THEN 'loyal'
+                        WHEN r.score >= 3 THEN 'high_potential'
+                        WHEN f.score + m.score >= 6 THEN 'at_risk'
                         ELSE 'low_value' END AS rfm_type
-              FROM (
-                SELECT base.*,
-                       1 + 5 * (RANK() OVER r - 1 + COUNT(*) OVER r) / (2 * COUNT(*) OVER n)
-                           AS r_score,
-                       1 + 5 * (RANK() OVER f - 1 + COUNT(*) OVER f) / (2 * COUNT(*) OVER n)
-                           AS f_score,
-                       1 + 5 * (RANK() OVER m - 1 + COUNT(*) OVER m) / (2 * COUNT(*) OVER n)
-                           AS m_score
-                  FROM (%(facts)s) base
-                WINDOW n AS (PARTITION BY base.purchases > 0),
-                       r AS (n ORDER BY base.last_purchase),
-                       f AS (n ORDER BY base.purchases),
-                       m AS (n ORDER BY base.sales)
-              ) scored
+              FROM base
+              LEFT JOIN r ON base.purchases > 0 AND r.value = base.last_purchase
+              LEFT JOIN f ON base.purchases > 0 AND f.value = base.purchases
+              LEFT JOIN m ON base.purchases > 0 AND m.value = base.sales
             """,
-            facts=facts,
+            facts=facts, r=scores("last_purchase"), f=scores("purchases"), m=scores("sales"),
         )
 
     # ------------------------------------------------------------------
@@ -489,24 +500,12 @@ class RetailSegment(models.Model):
             groups[key] = groups.get(key, self.browse()) | segment
         return list(groups.values())
 
-    def _with_group_siblings(self):
-        """These active rule segments and the other active segments of their exclusive
-        groups, which decide together who is in which."""
-        segments = self.filtered(lambda s: s.active and s.match != "manual")
-        grouped = segments.filtered("group")
-        if grouped:
-            segments |= self.search([
-                ("match", "!=", "manual"),
-                ("company_id", "in", grouped.company_id.ids),
-                ("group", "in", list(set(grouped.mapped("group")))),
-            ])
-        return segments
-
     def _recompute(self, partner_ids=None):
-        """Recompute who is in these segments (with their exclusive groups), for all
-        their companies' customers or only ``partner_ids``. Returns the number of
-        memberships added and removed."""
-        segments = self.sudo()._with_group_siblings()
+        """Recompute every active rule segment of these segments' companies (exclusive
+        groups decide together), for all the customers or only ``partner_ids``. Returns
+        the number of memberships added and removed."""
+        segments = self.sudo().search([
+            ("match", "!=", "manual"), ("company_id", "in", self.company_id.ids)])
         if partner_ids is not None:
             # RFM quintiles are relative to all the customers: those groups wait for the
             # full recompute (nightly or "Recompute now").
@@ -532,114 +531,206 @@ class RetailSegment(models.Model):
             segments._sync_tags()
             segments.write({"last_recompute": fields.Datetime.now()})
         if added or removed:
-            self.env["res.partner"].invalidate_model(["category_id"])
-            self.env["res.partner.category"].invalidate_model(["partner_ids"])
-            self.env["retail.segment.member"].invalidate_model()
+            self._invalidate_members()
         return added, removed
 
     def _recompute_company(self, company, today, partner_ids):
-        """The memberships of these segments (one company), in five statements: the
-        matches into a temporary table (facts computed once, every group one CASE), the
-        stale memberships out, the new ones in."""
+        """The memberships of these segments (one company), in a constant number of
+        statements. The facts are computed once, each exclusive group is one ``CASE``,
+        and each customer's segment ids are compared with those stored (a hash full
+        join): only the customers whose segments changed are written.
+
+        The full recompute goes through temporary tables with fresh statistics, which
+        keep the plans right whatever the number of changes; the recompute of a few
+        customers (after a posting) is one statement, without any table to create."""
         cr = self.env.cr
-        groups = self._rule_groups()
-        cases = []
-        for group in groups:
-            cases.append(SQL(
-                "CASE %s END",
-                SQL(" ").join(SQL("WHEN %s THEN %s", s._rule_condition(today), s.id)
-                              for s in group)))
+        cases = SQL(", ").join(
+            SQL("CASE %s END", SQL(" ").join(
+                SQL("WHEN %s THEN %s", segment._rule_condition(today), segment.id)
+                for segment in group))
+            for group in self._rule_groups())
         facts = self._facts_query(
             company, today, self._facts_windows(self), rfm=any(self.mapped("rfm_type")),
             partner_ids=partner_ids)
-        cr.execute(SQL("DROP TABLE IF EXISTS retail_segment_match"))
-        cr.execute(SQL(
-            """
-            CREATE TEMPORARY TABLE retail_segment_match ON COMMIT DROP AS
-            WITH facts AS (%(facts)s)
-            SELECT segment_id, partner_id FROM (
-                SELECT f.partner_id, unnest(ARRAY[%(cases)s]::int[]) AS segment_id
-                  FROM facts f
-            ) matched
-             WHERE segment_id IS NOT NULL
-            """,
-            facts=facts,
-            cases=SQL(", ").join(cases),
-        ))
-        cr.execute(SQL("ANALYZE retail_segment_match"))
-        removed = self._remove_members(partner_ids, stale_only=True)
-        cr.execute(SQL(
-            """
-            WITH new AS (
-                SELECT x.segment_id, x.partner_id, s.tag_id,
-                       rel.partner_id IS NOT NULL AS tag_was_manual
-                  FROM retail_segment_match x
-                  JOIN retail_segment s ON s.id = x.segment_id
-                  LEFT JOIN res_partner_res_partner_category_rel rel
-                         ON rel.category_id = s.tag_id AND rel.partner_id = x.partner_id
-                 WHERE NOT EXISTS (
-                       SELECT 1 FROM retail_segment_member mem
-                        WHERE mem.segment_id = x.segment_id AND mem.partner_id = x.partner_id)
-            ), added AS (
-                INSERT INTO retail_segment_member
-                       (segment_id, partner_id, tag_was_manual,
-                        create_uid, create_date, write_uid, write_date)
-                SELECT segment_id, partner_id, tag_was_manual,
-                       %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM new
-                RETURNING 1
-            ), tagged AS (
-                INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
-                SELECT tag_id, partner_id FROM new WHERE NOT tag_was_manual
-                ON CONFLICT DO NOTHING
-            )
-            SELECT COUNT(*) FROM added
-            """,
-            uid=self.env.uid,
-            now=fields.Datetime.now(),
-        ))
-        added = cr.fetchone()[0]
-        cr.execute(SQL("DROP TABLE retail_segment_match"))
-        return added, removed
-
-    def _remove_members(self, partner_ids=None, stale_only=False):
-        """Delete the memberships of these segments (of ``partner_ids`` only, and with
-        ``stale_only`` those not in the table ``retail_segment_match``) and the tags the
-        rule had added; tags set by hand stay. Returns the number removed."""
-        conditions = [SQL("mem.segment_id = ANY(%s)", self.ids)]
+        stored = SQL("SELECT * FROM retail_segment_member WHERE company_id = %s", company.id)
+        kept = SQL("'{}'::int[]")
         if partner_ids is not None:
-            conditions.append(SQL("mem.partner_id = ANY(%s)", partner_ids))
-        if stale_only:
-            conditions.append(SQL(
-                """NOT EXISTS (SELECT 1 FROM retail_segment_match x
-                                WHERE x.segment_id = mem.segment_id
-                                  AND x.partner_id = mem.partner_id)"""))
-        self.env.cr.execute(SQL(
+            stored = SQL("%s AND partner_id = ANY(%s)", stored, partner_ids)
+            # The segments not recomputed (RFM types) stay as they are.
+            kept = SQL("ARRAY(SELECT x FROM unnest(o.segment_ids) x WHERE x <> ALL(%s))",
+                       self.ids)
+        # The customers whose segments change, with their old and new segment ids.
+        diff = SQL(
             """
-            WITH gone AS (
-                DELETE FROM retail_segment_member mem WHERE %(conditions)s
-                RETURNING mem.segment_id, mem.partner_id, mem.tag_was_manual
-            ), untagged AS (
-                DELETE FROM res_partner_res_partner_category_rel rel
-                 USING gone JOIN retail_segment s ON s.id = gone.segment_id
-                 WHERE NOT gone.tag_was_manual
-                   AND rel.category_id = s.tag_id AND rel.partner_id = gone.partner_id
+            WITH facts AS (%(facts)s),
+            matched AS (
+                SELECT f.partner_id, array_remove(ARRAY[%(cases)s]::int[], NULL) AS ids
+                  FROM facts f
+            ),
+            compared AS (
+                SELECT COALESCE(n.partner_id, o.partner_id) AS partner_id,
+                       COALESCE(o.segment_ids, '{}') AS old_ids,
+                       COALESCE(%(kept)s, '{}') || COALESCE(n.ids, '{}') AS new_ids,
+                       COALESCE(o.manual_ids, '{}') AS manual_ids
+                  FROM matched n FULL JOIN (%(stored)s) o ON o.partner_id = n.partner_id
             )
-            SELECT COUNT(*) FROM gone
+            SELECT * FROM compared WHERE NOT (old_ids @> new_ids AND old_ids <@ new_ids)
             """,
-            conditions=SQL(" AND ").join(conditions),
+            facts=facts, cases=cases, kept=kept, stored=stored,
+        )
+        # Memberships added: whether the customer already had the tag (set by hand)
+        # decides whether the rule may take it away later.
+        added = SQL(
+            """
+            SELECT d.partner_id, s.tag_id, a.segment_id, rel.partner_id IS NOT NULL AS manual
+              FROM retail_segment_diff d
+             CROSS JOIN LATERAL unnest(d.new_ids) AS a(segment_id)
+              JOIN retail_segment s ON s.id = a.segment_id
+              LEFT JOIN res_partner_res_partner_category_rel rel
+                     ON rel.category_id = s.tag_id AND rel.partner_id = d.partner_id
+             WHERE a.segment_id <> ALL(d.old_ids)
+            """
+        )
+        # Memberships removed: the tag goes unless it was set by hand.
+        gone = SQL(
+            """
+            SELECT d.partner_id, s.tag_id, g.segment_id = ANY(d.manual_ids) AS manual
+              FROM retail_segment_diff d
+             CROSS JOIN LATERAL unnest(d.old_ids) AS g(segment_id)
+              LEFT JOIN retail_segment s ON s.id = g.segment_id
+             WHERE g.segment_id <> ALL(d.new_ids)
+            """
+        )
+        writes = [
+            SQL(
+                """
+                DELETE FROM res_partner_res_partner_category_rel rel
+                 USING retail_segment_gone g
+                 WHERE NOT g.manual
+                   AND rel.category_id = g.tag_id AND rel.partner_id = g.partner_id
+                """
+            ),
+            SQL(
+                """
+                INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
+                SELECT tag_id, partner_id FROM retail_segment_added WHERE NOT manual
+                 ORDER BY tag_id, partner_id
+                ON CONFLICT DO NOTHING
+                """
+            ),
+            SQL(
+                """
+                DELETE FROM retail_segment_member mem
+                 USING retail_segment_diff d
+                 WHERE mem.company_id = %s AND mem.partner_id = d.partner_id
+                   AND d.new_ids = '{}'
+                """,
+                company.id,
+            ),
+            SQL(
+                """
+                INSERT INTO retail_segment_member
+                       (partner_id, company_id, segment_ids, manual_ids)
+                SELECT d.partner_id, %s, d.new_ids,
+                       ARRAY(SELECT x FROM unnest(d.manual_ids) x WHERE x = ANY(d.new_ids))
+                       || COALESCE(m.ids, '{}')
+                  FROM retail_segment_diff d
+                  LEFT JOIN (SELECT partner_id, array_agg(segment_id) AS ids
+                               FROM retail_segment_added WHERE manual
+                              GROUP BY partner_id) m ON m.partner_id = d.partner_id
+                 WHERE d.new_ids != '{}'
+                 ORDER BY d.partner_id
+                ON CONFLICT (partner_id, company_id) DO UPDATE
+                   SET segment_ids = EXCLUDED.segment_ids, manual_ids = EXCLUDED.manual_ids
+                """,
+                company.id,
+            ),
+        ]
+        counts = SQL("""SELECT (SELECT COUNT(*) FROM retail_segment_added),
+                               (SELECT COUNT(*) FROM retail_segment_gone)""")
+        if partner_ids is not None:
+            cr.execute(SQL(
+                """
+                WITH retail_segment_diff AS MATERIALIZED (%s),
+                     retail_segment_added AS MATERIALIZED (%s),
+                     retail_segment_gone AS MATERIALIZED (%s),
+                     %s
+                %s
+                """,
+                diff, added, gone,
+                SQL(", ").join(SQL("%s AS (%s)", SQL.identifier(f"write_{i}"), w)
+                              for i, w in enumerate(writes)),
+                counts,
+            ))
+            return cr.fetchone()
+        cr.execute(SQL("CREATE TEMPORARY TABLE retail_segment_diff ON COMMIT DROP AS %s", diff))
+        if not cr.rowcount:
+            cr.execute(SQL("DROP TABLE retail_segment_diff"))
+            return 0, 0
+        cr.execute(SQL(
+            """
+            ANALYZE retail_segment_diff;
+            CREATE TEMPORARY TABLE retail_segment_added ON COMMIT DROP AS %s;
+            CREATE TEMPORARY TABLE retail_segment_gone ON COMMIT DROP AS %s;
+            ANALYZE retail_segment_added;
+            ANALYZE retail_segment_gone;
+            %s
+            """,
+            added, gone, counts,
         ))
-        return self.env.cr.fetchone()[0]
+        added_count, removed_count = cr.fetchone()
+        cr.execute(SQL(";").join([*writes, SQL(
+            "DROP TABLE retail_segment_diff, retail_segment_added, retail_segment_gone")]))
+        if added_count + removed_count > BULK_CHANGES:
+            self._analyze_members()
+        return added_count, removed_count
+
+    @api.model
+    def _analyze_members(self):
+        """Fresh statistics after a bulk change (the first run writes every membership):
+        the planner then sizes the next runs' joins right."""
+        self.env.cr.execute(SQL(
+            "ANALYZE retail_segment_member, res_partner_res_partner_category_rel"))
+
+    @api.model
+    def _invalidate_members(self):
+        self.env["res.partner"].invalidate_model(["category_id"])
+        self.env["res.partner.category"].invalidate_model(["partner_ids"])
+        self.env["retail.segment.member"].invalidate_model()
 
     def _clear_members(self):
+        """Take these segments' customers out (the segments stop matching anyone): the tags
+        their rules added go, those set by hand stay."""
         if not self:
             return
-        self.env["retail.segment.member"].flush_model()
         self.env["res.partner"].flush_model(["category_id"])
-        if self.sudo()._remove_members():
-            self.env["res.partner"].invalidate_model(["category_id"])
-            self.env["res.partner.category"].invalidate_model(["partner_ids"])
-            self.env["retail.segment.member"].invalidate_model()
+        self.env.cr.execute(SQL(
+            """
+            CREATE TEMPORARY TABLE retail_segment_gone ON COMMIT DROP AS
+            SELECT m.partner_id, s.tag_id, g.segment_id = ANY(m.manual_ids) AS manual
+              FROM retail_segment_member m
+             CROSS JOIN LATERAL unnest(m.segment_ids) AS g(segment_id)
+              JOIN retail_segment s ON s.id = g.segment_id
+             WHERE m.segment_ids && %(ids)s AND g.segment_id = ANY(%(ids)s);
+            ANALYZE retail_segment_gone;
+            DELETE FROM res_partner_res_partner_category_rel rel
+             USING retail_segment_gone g
+             WHERE NOT g.manual AND rel.category_id = g.tag_id AND rel.partner_id = g.partner_id;
+            UPDATE retail_segment_member
+               SET segment_ids = ARRAY(SELECT x FROM unnest(segment_ids) x WHERE x != ALL(%(ids)s)),
+                   manual_ids = ARRAY(SELECT x FROM unnest(manual_ids) x WHERE x != ALL(%(ids)s))
+             WHERE segment_ids && %(ids)s;
+            DELETE FROM retail_segment_member WHERE segment_ids = '{}';
+            SELECT COUNT(*) FROM retail_segment_gone;
+            """,
+            ids=self.ids,
+        ))
+        removed = self.env.cr.fetchone()[0]
+        self.env.cr.execute(SQL("DROP TABLE retail_segment_gone"))
+        if removed > BULK_CHANGES:
+            self._analyze_members()
+        if removed:
+            self._invalidate_members()
 
     def _sync_tags(self):
         """Tags carry the segment's name in every language (translations loaded after
@@ -671,6 +762,7 @@ class RetailSegment(models.Model):
         """Nightly: every active segment of every company, one company per commit, the
         companies least recently computed first (a run cut short resumes with them)."""
         segments = self.sudo().search([("match", "!=", "manual")])
+
         def staleness(item):
             dates = item[1].mapped("last_recompute")
             return (1, min(dates), item[0].id) if all(dates) else (0, item[0].id)
@@ -686,7 +778,8 @@ class RetailSegment(models.Model):
                 break
 
     def action_recompute(self):
-        """The "Recompute now" button: these segments (and their exclusive groups)."""
+        """The "Recompute now" button: every segment of these segments' companies, as the
+        exclusive groups decide together."""
         if not self.env.user.has_group("crm_retail.group_crm_retail_manager"):
             raise AccessError(self.env._("Only Retail CRM managers can recompute segments."))
         self._recompute()

@@ -63,6 +63,14 @@ class SegmentCommon(RetailCommon):
         return self.env["res.partner"].with_context(active_test=False).search(
             [("category_id", "in", segment.tag_id.ids)])
 
+    def _rule_members(self, segment, manual=False):
+        """The customers the rule put in the segment (``manual``: those who already had
+        the tag by hand then)."""
+        members = self.env["retail.segment.member"].search(
+            [("company_id", "=", segment.company_id.id)])
+        field = "manual_segment_ids" if manual else "segment_ids"
+        return members.filtered(lambda member: segment in member[field]).partner_id
+
 
 @tagged("post_install", "-at_install")
 class TestSegmentRules(SegmentCommon):
@@ -207,6 +215,10 @@ class TestSegmentRules(SegmentCommon):
         draft.domain = "[('name', '=', 'Cụ Tư')]"
         self.assertEqual(draft.match_count, 1)
         self.assertFalse(self.important.match_count, "no rule: no count")
+        # A window of its own (purchases over 365 days).
+        buyer = self._customer("Mới mua")
+        self._invoice(buyer, MILLION, fields.Date.today() - relativedelta(days=10))
+        self.assertEqual(self.shipped["segment_regular"].match_count, 1)
 
     def test_invalid_rules(self):
         with self.assertRaisesRegex(ValidationError, "no condition"):
@@ -306,13 +318,11 @@ class TestSegmentMembership(SegmentCommon):
         (cls.rich | cls.tagged_rich).sudo().write({"loyalty_points": 150})
 
     def test_manual_tags_survive(self):
-        added, removed = self._recompute(self.points)
-        self.assertEqual((added, removed), (2, 0))
+        self._recompute(self.points)
         self.assertEqual(self._holders(self.points),
                          self.rich | self.tagged_rich | self.tagged_poor)
-        members = self.env["retail.segment.member"].search([("segment_id", "=", self.points.id)])
-        self.assertEqual(members.partner_id, self.rich | self.tagged_rich)
-        self.assertEqual(members.filtered("tag_was_manual").partner_id, self.tagged_rich)
+        self.assertEqual(self._rule_members(self.points), self.rich | self.tagged_rich)
+        self.assertEqual(self._rule_members(self.points, manual=True), self.tagged_rich)
         # Nothing changed: nothing written.
         self.assertEqual(self._recompute(self.points), (0, 0))
         # The rule stops matching: its tag goes, the tags set by hand stay.
@@ -326,8 +336,9 @@ class TestSegmentMembership(SegmentCommon):
         self._recompute(self.points)
         self.points.active = False
         self.assertEqual(self._holders(self.points), self.tagged_rich | self.tagged_poor)
-        self.assertFalse(self.env["retail.segment.member"].search(
-            [("segment_id", "=", self.points.id)]))
+        self.assertFalse(self._rule_members(self.points))
+        self.assertTrue(self._rule_members(self.shipped["segment_potential"]),
+                        "the other segments keep their customers")
         self.points.active = True
         self._recompute(self.points)
         tag = self.points.tag_id
@@ -374,6 +385,11 @@ class TestSegmentMembership(SegmentCommon):
         self.assertIn(self.rich, self._holders(self.points), "only the given customers")
         self.Segment._recompute_partners(self.rich.child_ids.ids + self.rich.ids)
         self.assertNotIn(self.rich, self._holders(self.points))
+        # A deleted customer's memberships go with the next full recompute.
+        self.poor.sudo().unlink()
+        self._recompute()
+        self.assertFalse(self.env["retail.segment.member"].search(
+            [("partner_id", "=", self.poor.id)]))
 
     def test_cron(self):
         company_2 = self.setup_other_company()["company"]
