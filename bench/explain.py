@@ -28,20 +28,38 @@ def code_of(query):
     return query.code if isinstance(query, SQL) else str(query)
 
 
+def split(query, params):
+    """The statements of ``query`` (several may be sent at once), with their parameters."""
+    if isinstance(query, SQL):
+        code, params = query.code, list(query.params)
+    else:
+        code, params = str(query), list(params or ())
+    parts = []
+    for part in code.split(";"):
+        count = part.replace("%%", "").count("%s")
+        if part.strip():
+            parts.append((part, params[:count]))
+        params = params[count:]
+    return parts
+
+
 def explaining_execute(query, params=None, log_exceptions=True):
-    """Explain the statement in a savepoint rolled back, then run it for real."""
-    plan = None
-    if " ".join(code_of(query).split()).upper().startswith(EXPLAINABLE):
+    """Explain the statements in a savepoint rolled back, then run them for real."""
+    plans = []
+    parts = split(query, params)
+    if any(" ".join(part.split()).upper().startswith(EXPLAINABLE) for part, _p in parts):
         execute("SAVEPOINT bench_explain")
-        if isinstance(query, SQL):
-            execute(SQL("EXPLAIN (ANALYZE, BUFFERS) %s", query))
-        else:
-            execute("EXPLAIN (ANALYZE, BUFFERS) " + query, params)
-        plan = "\n".join(row[0] for row in cr.fetchall())
+        for part, part_params in parts:
+            if " ".join(part.split()).upper().startswith(EXPLAINABLE):
+                execute("EXPLAIN (ANALYZE, BUFFERS) " + part, part_params)
+                plans.append(f"{part.strip()}\n---- EXPLAIN (ANALYZE, BUFFERS):\n"
+                             + "\n".join(row[0] for row in cr.fetchall()))
+            else:
+                execute(part, part_params)
         execute("ROLLBACK TO SAVEPOINT bench_explain")
     start = time.perf_counter()
     result = execute(query, params, log_exceptions)
-    statements.append((time.perf_counter() - start, code_of(query), plan))
+    statements.append((time.perf_counter() - start, code_of(query), plans))
     return result
 
 
@@ -55,8 +73,8 @@ for label in ("all memberships new", "nothing changed"):
           f"{sum(s for s, _c, _p in statements):.2f} s in SQL")
     for seconds, code, _plan in statements:
         print(f"-- {seconds * 1000:9.1f} ms  {' '.join(code.split())[:150]}")
-    for seconds, code, plan in sorted(statements, key=lambda s: -s[0]):
+    for seconds, _code, plans in sorted(statements, key=lambda s: -s[0]):
         if seconds < THRESHOLD:
             break
-        print(f"\n==== {seconds * 1000:.0f} ms:\n{code}\n---- EXPLAIN (ANALYZE, BUFFERS):")
-        print(plan or "(not explainable)")
+        print(f"\n==== {seconds * 1000:.0f} ms, {len(plans)} statement(s) explained:")
+        print("\n\n".join(plans) or "(not explainable)")

@@ -1,11 +1,12 @@
 """One trial of ``make bench`` (run by scripts/bench.sh through ``odoo shell`` on a fresh
 copy of the benchmark database). Prints one ``BENCH_RESULT {json}`` line:
 
-- ``floor``: one hand-written SQL statement computing, per customer and company, every
-  fact the segment rules read (age, gender, province, points, tier, debt and payment
-  status, net sales, purchases and last purchase date over all time and over each window
-  the active segments use, and the RFM scores and type), materialised in a temporary
-  table; checked equal, customer by customer, to the facts of the recompute;
+- ``floor``: one hand-written SQL statement per company computing, per customer, every
+  fact the segment rules read (birthday for the age, gender, province, points, tier, debt
+  and payment status, net sales, purchases and last purchase date over all time and over
+  each window the active segments use, and the RFM scores and type), each row tested
+  whole so that every column is computed, nothing written; checked equal, customer by
+  customer, to the facts of the recompute (``_facts_query``);
 - ``recompute``: ``env['retail.segment']._cron_recompute()`` from no membership at all
   (the first run after install: every membership written; any membership found is cleared
   first, untimed), then again with the memberships in place and nothing changed (the
@@ -49,8 +50,8 @@ def timed_call(function, *args):
 # The floor: the facts, in one hand-written statement
 # ----------------------------------------------------------------------------------
 
-def floor_query(company_ids, windows):
-    """Per customer and company, the facts the segment rules read, in one statement."""
+def floor_facts(company, windows):
+    """SELECT, per customer of ``company``, every fact the segment rules read."""
     purchase = SQL("(m.move_type = 'out_invoice' AND m.payment_state != 'reversed')")
     window_sums, window_values = [], []
     for days in windows:
@@ -63,102 +64,96 @@ def floor_query(company_ids, windows):
         window_values.append(SQL(
             ", COALESCE(s.%(s)s, 0) AS %(s)s, COALESCE(s.%(p)s, 0) AS %(p)s",
             s=SQL.identifier(f"sales_{days}d"), p=SQL.identifier(f"purchases_{days}d")))
+    # R, F, M: the quintile of a buyer's mid-rank among the company's buyers (those with a
+    # worse value, plus half of those with the same), ranked per distinct value.
+    scores = SQL(", ").join(
+        SQL(
+            """%(name)s AS (
+                SELECT value, 1 + floor(5 * (SUM(n) OVER (ORDER BY value) - n / 2.0)
+                                        / SUM(n) OVER ())::int AS score
+                  FROM (SELECT %(column)s AS value, COUNT(*) AS n FROM facts
+                         WHERE purchases > 0 GROUP BY 1) per_value
+            )""",
+            name=SQL.identifier(name), column=SQL.identifier(column))
+        for name, column in (("r", "last_purchase"), ("fr", "purchases"), ("m", "sales")))
     return SQL(
         """
-        CREATE TEMPORARY TABLE bench_floor AS
         WITH sales AS (
-            SELECT m.company_id, m.commercial_partner_id AS partner_id,
+            SELECT m.commercial_partner_id AS partner_id,
                    SUM(m.amount_total_signed) AS sales,
                    COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
                    MAX(m.invoice_date) FILTER (WHERE %(purchase)s) AS last_purchase
                    %(window_sums)s
               FROM account_move m
              WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
-               AND m.company_id = ANY(%(companies)s)
-             GROUP BY m.company_id, m.commercial_partner_id
-        ), facts AS (
-            SELECT c.id AS company_id, p.id AS partner_id, p.birthday,
-                   EXTRACT(YEAR FROM age(%(today)s, p.birthday))::int AS age,
-                   p.gender, p.state_id, COALESCE(p.loyalty_points, 0) AS points,
-                   p.loyalty_tier_id AS tier_id,
-                   COALESCE((p.debt_amount ->> c.id::text)::numeric, 0) AS debt,
-                   COALESCE(p.debt_status ->> c.id::text, 'none') AS debt_status,
+               AND m.company_id = %(company)s
+             GROUP BY m.commercial_partner_id
+        ), facts AS MATERIALIZED (
+            SELECT p.id AS partner_id, p.birthday, p.gender, p.state_id,
+                   COALESCE(p.loyalty_points, 0) AS points, p.loyalty_tier_id AS tier_id,
+                   COALESCE((p.debt_amount ->> %(key)s)::numeric, 0) AS debt,
+                   COALESCE(p.debt_status ->> %(key)s, 'none') AS debt_status,
                    COALESCE(s.sales, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
                    s.last_purchase %(window_values)s
-              FROM res_company c
-              JOIN res_partner p ON p.company_id IS NULL OR p.company_id = c.id
-              LEFT JOIN sales s ON s.company_id = c.id AND s.partner_id = p.id
-             WHERE c.id = ANY(%(companies)s) AND p.active AND p.id = p.commercial_partner_id
+              FROM res_partner p
+              LEFT JOIN sales s ON s.partner_id = p.id
+             WHERE p.active AND p.id = p.commercial_partner_id
+               AND (p.company_id IS NULL OR p.company_id = %(company)s)
                AND (p.customer_rank > 0 OR s.partner_id IS NOT NULL)
-        ), scored AS (
-            -- R, F, M: the quintile of the customer's mid-rank among the company's
-            -- buyers (worse values below it, tied ones counted half): ties score alike.
-            SELECT f.*,
-                   1 + floor(5 * (RANK() OVER (b ORDER BY f.last_purchase) - 1
-                                  + COUNT(*) OVER (PARTITION BY f.company_id, f.purchases > 0,
-                                                   f.last_purchase) / 2.0)
-                             / COUNT(*) OVER b)::int AS r_score,
-                   1 + floor(5 * (RANK() OVER (b ORDER BY f.purchases) - 1
-                                  + COUNT(*) OVER (PARTITION BY f.company_id, f.purchases > 0,
-                                                   f.purchases) / 2.0)
-                             / COUNT(*) OVER b)::int AS f_score,
-                   1 + floor(5 * (RANK() OVER (b ORDER BY f.sales) - 1
-                                  + COUNT(*) OVER (PARTITION BY f.company_id, f.purchases > 0,
-                                                   f.sales) / 2.0)
-                             / COUNT(*) OVER b)::int AS m_score
-              FROM facts f
-            WINDOW b AS (PARTITION BY f.company_id, f.purchases > 0)
-        )
-        SELECT scored.*,
-               CASE WHEN purchases = 0 THEN NULL
-                    WHEN r_score >= 3 AND f_score + m_score >= 8 THEN 'loyal'
-                    WHEN r_score >= 3 THEN 'high_potential'
-                    WHEN f_score + m_score >= 6 THEN 'at_risk'
+        ), %(scores)s
+        SELECT f.*, r.score AS r_score, fr.score AS f_score, m.score AS m_score,
+               CASE WHEN f.purchases = 0 THEN NULL
+                    WHEN r.score >= 3 AND fr.score + m.score >= 8 THEN 'loyal'
+                    WHEN r.score >= 3 THEN 'high_potential'
+                    WHEN fr.score + m.score >= 6 THEN 'at_risk'
                     ELSE 'low_value' END AS rfm_type
-          FROM scored
+          FROM facts f
+          LEFT JOIN r ON f.purchases > 0 AND r.value = f.last_purchase
+          LEFT JOIN fr ON f.purchases > 0 AND fr.value = f.purchases
+          LEFT JOIN m ON f.purchases > 0 AND m.value = f.sales
         """,
         purchase=purchase,
         window_sums=SQL("").join(window_sums),
         window_values=SQL("").join(window_values),
-        companies=list(company_ids),
-        today=today,
+        scores=scores,
+        company=company.id,
+        key=str(company.id),
     )
 
 
 def measure_floor(segments, windows):
-    """Seconds and queries of the floor; its facts checked against the recompute's."""
-    companies = segments.company_id
-    cr.execute("DROP TABLE IF EXISTS bench_floor")
-    seconds, queries, _result = timed_call(lambda: cr.execute(
-        floor_query(companies.ids, windows)))
-    rows = cr.rowcount
-    # Same customers, same facts as the recompute's own query, company by company.
-    Segment = env["retail.segment"]
-    compared = ["sales", "purchases", "last_purchase", "debt", "debt_status", "points",
-                "tier_id", "rfm_type"] + [f"{kind}_{days}d" for days in windows
-                                         for kind in ("sales", "purchases")]
+    """Seconds and queries of the floor, one statement per company: every fact of every
+    customer computed (the row tested whole), nothing written. Then, untimed, its facts
+    checked equal to the recompute's own, customer by customer."""
+    seconds = queries = rows = 0
+    for company in segments.company_id:
+        facts = floor_facts(company, windows)
+        company_seconds, company_queries, _result = timed_call(lambda facts=facts: cr.execute(
+            SQL("SELECT COUNT(*) FROM (%s) f WHERE f IS DISTINCT FROM NULL", facts)))
+        seconds += company_seconds
+        queries += company_queries
+        rows += cr.fetchone()[0]
     rfm = any(segments.mapped("rfm_type"))
-    if not rfm:
-        compared.remove("rfm_type")
-    for company in companies:
+    compared = ["birthday", "gender", "state_id", "sales", "purchases", "last_purchase",
+                "debt", "debt_status", "points", "tier_id"] + (["rfm_type"] if rfm else []) \
+        + [f"{kind}_{days}d" for days in windows for kind in ("sales", "purchases")]
+    for company in segments.company_id:
         cr.execute(SQL(
             """
-            WITH theirs AS (%(facts)s),
-                 ours AS (SELECT * FROM bench_floor WHERE company_id = %(company)s)
+            WITH theirs AS (%(theirs)s), ours AS (%(ours)s)
             SELECT (SELECT COUNT(*) FROM theirs), (SELECT COUNT(*) FROM ours),
                    (SELECT COUNT(*) FROM theirs t JOIN ours o USING (partner_id)
-                     WHERE (%(theirs)s) IS DISTINCT FROM (%(ours)s))
+                     WHERE (%(their_columns)s) IS DISTINCT FROM (%(our_columns)s))
             """,
-            facts=Segment._facts_query(company, today, windows, rfm=rfm),
-            company=company.id,
-            theirs=SQL(", ").join(SQL("t.%s", SQL.identifier(c)) for c in compared),
-            ours=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in compared),
+            theirs=env["retail.segment"]._facts_query(company, today, windows, rfm=rfm),
+            ours=floor_facts(company, windows),
+            their_columns=SQL(", ").join(SQL("t.%s", SQL.identifier(c)) for c in compared),
+            our_columns=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in compared),
         ))
         theirs, ours, differing = cr.fetchone()
         assert theirs == ours and not differing, (
             f"floor and recompute facts differ for {company.name}: {theirs} vs {ours} "
             f"customers, {differing} with other facts")
-    cr.execute("DROP TABLE bench_floor")
     return seconds, queries, rows
 
 
@@ -239,9 +234,18 @@ cr.execute("SELECT COUNT(*) FROM res_partner WHERE customer_rank > 0")
 customer_count = cr.fetchone()[0]
 log(f"{len(segments)} rule segments in {len(segments.company_id)} companies, windows "
     f"{windows} days, {customer_count:,} customers")
+
+
+def memberships():
+    """Customers tagged by rule segments, in whatever table layout the addon keeps."""
+    cr.execute(SQL(
+        "SELECT COUNT(*) FROM res_partner_res_partner_category_rel WHERE category_id = ANY(%s)",
+        segments.tag_id.ids))
+    return cr.fetchone()[0]
+
+
 # Not timed: the first recompute starts from no membership at all.
-cr.execute("SELECT COUNT(*) FROM retail_segment_member")
-cleared = cr.fetchone()[0]
+cleared = memberships()
 segments._clear_members()
 cr.commit()
 log(f"{cleared:,} memberships there before the first recompute, cleared")
@@ -250,8 +254,7 @@ measure_floor(segments, windows)
 floor_seconds, floor_queries, floor_rows = measure_floor(segments, windows)
 log(f"floor: {floor_seconds:.2f} s, {floor_queries} query, {floor_rows:,} customer facts")
 first_seconds, first_queries = measure_recompute()
-cr.execute("SELECT COUNT(*) FROM retail_segment_member")
-members = cr.fetchone()[0]
+members = memberships()
 log(f"recompute (all memberships new): {first_seconds:.2f} s, {first_queries} queries, "
     f"{members:,} memberships")
 again_seconds, again_queries = measure_recompute()

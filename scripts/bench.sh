@@ -60,7 +60,7 @@ if ! db_exists "$db"; then
         --no-http --log-level=warn
     log "database with l10n_vn and crm_retail installed: $(( $(date +%s) - start )) s"
     BENCH_PHASE=build odoo_shell "$tmp" bench/build.py 2>>"$buildlog" | tee -a "$buildlog" \
-        | grep '^\[bench' || true
+        | grep --line-buffered '^\[bench' || true
     grep -q '^\[bench build\] done' "$buildlog" || { tail -40 "$buildlog" >&2; log "build failed" >&2; exit 1; }
     vacuum_start=$(date +%s)
     psql -X -qd "$tmp" -c "VACUUM ANALYZE"
@@ -79,7 +79,7 @@ else
         run_logged "$updatelog" "$ODOO" -c "$ODOO_CONF" -d "$db" -u crm_retail --stop-after-init \
             --no-http --log-level=warn
         BENCH_PHASE=refresh odoo_shell "$db" bench/build.py 2>>"$updatelog" | tee -a "$updatelog" \
-            | grep '^\[bench' || true
+            | grep --line-buffered '^\[bench' || true
         grep -q '^\[bench build\] done' "$updatelog" || { tail -40 "$updatelog" >&2; log "update failed" >&2; exit 1; }
         psql -X -qd "$db" -c "VACUUM ANALYZE"
         set_addon_hash "$db"
@@ -96,8 +96,9 @@ for trial in $(seq 1 "$trials"); do
     copy_db "$db" "$trial_db"
     log "trial $trial/$trials on a fresh copy ($(( $(date +%s) - copy_start )) s to copy)"
     trial_log="$logdir/trial-$trial.log"
-    BENCH_TRIAL="$trial" odoo_shell "$trial_db" bench/measure.py 2>"$trial_log" | tee -a "$trial_log" \
-        | grep '^\[bench' || true
+    : >"$trial_log"
+    BENCH_TRIAL="$trial" odoo_shell "$trial_db" bench/measure.py 2>>"$trial_log" | tee -a "$trial_log" \
+        | grep --line-buffered '^\[bench' || true
     grep '^BENCH_RESULT ' "$trial_log" | cut -d' ' -f2- >>"$results" \
         || { tail -40 "$trial_log" >&2; quiet_drop "$trial_db"; log "trial $trial failed" >&2; exit 1; }
     quiet_drop "$trial_db"
