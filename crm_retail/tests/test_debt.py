@@ -212,6 +212,12 @@ class TestDebt(DebtCommon):
                                    sum(open_items.mapped("amount_residual")), places=2)
         # Incremental refreshes agree with a full one.
         self.assertEqual(self.Partner._retail_debt_refresh(), [])
+        # Each customer's statement ends on its debt.
+        statements = self.env["retail.debt.statement"].create([{
+            "partner_id": customer.id, "company_id": self.company.id,
+            "date_from": "2026-02-01", "date_to": TODAY} for customer in customers])
+        self.assertEqual(statements.mapped("closing_balance"),
+                         customers.mapped("debt_amount"))
         # Aged receivables add up to the receivable balance, today and at past dates.
         Aging = self.env["retail.debt.aging.report"]
         for date in ("2026-01-31", "2026-02-20", "2026-03-10", TODAY):
