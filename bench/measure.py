@@ -157,6 +157,14 @@ def measure_floor(segments, windows):
     return seconds, queries, rows
 
 
+def memberships():
+    """Customers tagged by rule segments, whatever table layout the addon keeps them in."""
+    cr.execute(SQL(
+        "SELECT COUNT(*) FROM res_partner_res_partner_category_rel WHERE category_id = ANY(%s)",
+        segments.tag_id.ids))
+    return cr.fetchone()[0]
+
+
 def recompute():
     # The cron's own code: commits per company, as it does at night.
     env["retail.segment"]._cron_recompute()
@@ -234,14 +242,6 @@ cr.execute("SELECT COUNT(*) FROM res_partner WHERE customer_rank > 0")
 customer_count = cr.fetchone()[0]
 log(f"{len(segments)} rule segments in {len(segments.company_id)} companies, windows "
     f"{windows} days, {customer_count:,} customers")
-
-
-def memberships():
-    """Customers tagged by rule segments, in whatever table layout the addon keeps."""
-    cr.execute(SQL(
-        "SELECT COUNT(*) FROM res_partner_res_partner_category_rel WHERE category_id = ANY(%s)",
-        segments.tag_id.ids))
-    return cr.fetchone()[0]
 
 
 # Not timed: the first recompute starts from no membership at all.

@@ -691,7 +691,7 @@ class ResPartner(models.Model):
         for partner in partners:
             tier = next((t for t in tiers if metric[partner.id] >= t.threshold), tiers.browse())
             if partner.loyalty_tier_id != tier:
-                old_pricelist = partner.loyalty_tier_id.pricelist_id
+                old_pricelist = partner.sudo().loyalty_tier_id.pricelist_id
                 partner_sudo = partner.sudo().with_company(company)
                 partner_sudo.loyalty_tier_id = tier
                 # The tier's pricelist replaces the previous tier's, never one set by hand.
@@ -859,9 +859,9 @@ class ResPartner(models.Model):
     def _retail_is_loyal(self, recent_purchases):
         company = self.company_id or self.env.company
         if company.retail_loyal_rule == "tier":
-            tier = company.retail_loyal_tier_id
-            return bool(tier) and self.loyalty_tier_id.threshold >= tier.threshold \
-                and bool(self.loyalty_tier_id)
+            tier = company.sudo().retail_loyal_tier_id
+            own_tier = self.sudo().loyalty_tier_id
+            return bool(tier) and bool(own_tier) and own_tier.threshold >= tier.threshold
         return recent_purchases >= company.retail_loyal_purchase_count > 0
 
     # ------------------------------------------------------------------

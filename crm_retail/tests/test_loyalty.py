@@ -48,6 +48,17 @@ class TestEarning(LoyaltyCommon):
         }])
         self.assertEqual(invoice.retail_points, 25)
 
+    def test_accountant_without_sales_rights_posts_for_a_tiered_customer(self):
+        """The tier's multiplier and pricelist apply whoever posts: an accountant who
+        cannot see the Sales app must not be stopped by the tiers' access rights."""
+        accountant = new_test_user(self.env, login="retail_accountant_only",
+                                   groups="account.group_account_invoice")
+        self.customer.sudo().loyalty_tier_id = self.env.ref("crm_retail.tier_gold")
+        multiplier = self.customer.loyalty_tier_id.points_multiplier
+        invoice = self._sell(self.customer, 100000, post=False)
+        invoice.with_user(accountant).action_post()
+        self.assertEqual(invoice.retail_points, int(10 * multiplier))
+
     def test_post_reset_post_counts_once(self):
         invoice = self._sell(self.customer, 100000)
         invoice.button_draft()
