@@ -50,11 +50,12 @@ class AccountMove(models.Model):
 
     def _post(self, soft=True):
         invoices = self.filtered(
-            lambda move: move.move_type == "out_invoice" and move.state == "draft")
+            lambda move: move.move_type == "out_invoice" and move.state == "draft"
+            and move.commercial_partner_id and move.company_id._retail_blocks_over_credit_limit())
         self.env["res.partner"]._retail_enforce_credit_limit([
             (move, move.company_id, move.commercial_partner_id, move.amount_total_signed,
              move._get_partner_credit_warning_exclude_amount())
-            for move in invoices if move.commercial_partner_id])
+            for move in invoices])
         return super()._post(soft=soft)
 
     def copy_data(self, default=None):

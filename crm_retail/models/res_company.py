@@ -87,6 +87,10 @@ class ResCompany(models.Model):
         "Birthday points and follow-up days cannot be negative.",
     )
 
+    def _retail_blocks_over_credit_limit(self):
+        self.ensure_one()
+        return self.account_use_credit_limit and self.retail_credit_limit_policy == "block"
+
     _retail_points_amount_positive = models.Constraint(
         "CHECK(retail_points_amount >= 0 AND retail_point_value >= 0"
         " AND retail_points_min_amount >= 0 AND retail_points_expiry_months >= 0)",

@@ -136,7 +136,6 @@ class ResPartner(models.Model):
         [("none", "No debt"), ("owes", "Owes, not overdue"), ("overdue", "Overdue")],
         string="Payment Status", company_dependent=True, readonly=True,
     )
-    debt_currency_id = fields.Many2one("res.currency", compute="_compute_debt_currency_id")
 
     # Debt reminders: a customer can be left out of the daily reminders.
     retail_no_reminder = fields.Boolean(
@@ -211,9 +210,10 @@ class ResPartner(models.Model):
 
     @api.model
     def _retail_debt_query(self, partner_ids=None):
-        """Per commercial partner and company: open receivable balance, the overdue part and
-        the days overdue of the oldest overdue item, after unapplied payments and credit
-        notes pay the open items oldest due first (as "apply to oldest first" would)."""
+        """Per commercial partner (of `partner_ids`, None: all) and company: open receivable
+        balance, the overdue part and the days overdue of the oldest overdue item, after
+        unapplied payments and credit notes pay the open items oldest due first (as "apply
+        to oldest first" would)."""
         return SQL(
             """
             WITH open_items AS (
@@ -250,14 +250,17 @@ class ResPartner(models.Model):
              GROUP BY t.partner_id, t.company_id, t.debt
             """,
             today=fields.Date.context_today(self),
-            partner_filter=SQL("AND p.commercial_partner_id = ANY(%s)", list(partner_ids))
+            partner_filter=SQL(
+                """AND p.commercial_partner_id IN (
+                       SELECT commercial_partner_id FROM res_partner WHERE id = ANY(%s))""",
+                list(partner_ids))
             if partner_ids is not None else SQL(),
         )
 
     @api.model
     def _retail_debt_refresh(self, partner_ids=None):
-        """Rewrite the debt figures of these commercial partners (None: all) from the
-        journal items in one statement; only rows whose figures changed are written.
+        """Rewrite the debt figures of these partners' commercial partners (None: all) from
+        the journal items in one statement; only rows whose figures changed are written.
         Returns the ids of the partners whose figures changed."""
         self.env["account.move.line"].flush_model(
             ["amount_residual", "parent_state", "account_id", "partner_id", "date_maturity",
@@ -267,11 +270,9 @@ class ResPartner(models.Model):
             partner_ids = list(partner_ids)
             if not partner_ids:
                 return []
-            self.env.cr.execute(SQL(
-                "SELECT DISTINCT commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
-                partner_ids))
-            partner_ids = [row[0] for row in self.env.cr.fetchall()]
-            targets = SQL("SELECT unnest(%s::int[]) AS id", partner_ids)
+            targets = SQL(
+                "SELECT DISTINCT commercial_partner_id AS id FROM res_partner WHERE id = ANY(%s)",
+                partner_ids)
         else:
             # Every partner with figures now, plus every partner that had some.
             targets = SQL(
@@ -343,14 +344,11 @@ class ResPartner(models.Model):
 
     @api.model
     def _retail_enforce_credit_limit(self, documents):
-        """Refuse documents that take their customer above its debt limit in a company that
-        blocks, unless the user is an accounting administrator. `documents` holds tuples
-        (document, company, commercial partner, amount in company currency, amount already
-        counted in the partner's orders to invoice). Several documents of one customer
-        count together."""
-        documents = [doc for doc in documents
-                     if doc[1].account_use_credit_limit
-                     and doc[1].retail_credit_limit_policy == "block"]
+        """Refuse documents that take their customer above its debt limit, unless the user
+        is an accounting administrator. `documents` holds tuples (document, company that
+        blocks, commercial partner, amount in company currency, amount already counted in
+        the partner's orders to invoice). Several documents of one customer count
+        together."""
         if not documents or self.env.user.has_group("account.group_account_manager"):
             return
         partners = self.browse({doc[2].id for doc in documents})
@@ -405,10 +403,6 @@ class ResPartner(models.Model):
             "view_mode": "form",
             "target": "new",
         }
-
-    @api.depends_context("company")
-    def _compute_debt_currency_id(self):
-        self.debt_currency_id = self.env.company.currency_id
 
     # Debt reminders: the templates list the overdue invoices through this.
     def _retail_overdue_invoices(self):

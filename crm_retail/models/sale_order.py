@@ -42,7 +42,9 @@ class SaleOrder(models.Model):
         self.env["res.partner"]._retail_enforce_credit_limit([
             (order, order.company_id, order.partner_id.commercial_partner_id,
              order.amount_total / (order.currency_rate or 1.0), 0.0)
-            for order in self.filtered(lambda order: order.state in ("draft", "sent"))])
+            for order in self.filtered(
+                lambda order: order.state in ("draft", "sent")
+                and order.company_id._retail_blocks_over_credit_limit())])
         return super().action_confirm()
 
     def _retail_quotation_facts(self):

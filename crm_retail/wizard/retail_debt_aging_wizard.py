@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.tools import format_date
 
 
 class RetailDebtAgingWizard(models.TransientModel):
@@ -20,5 +21,5 @@ class RetailDebtAgingWizard(models.TransientModel):
         }
         action["display_name"] = self.env._(
             "Aged Receivables at %(date)s",
-            date=self.env["ir.qweb.field.date"].value_to_html(self.date, {}))
+            date=format_date(self.env, self.date))
         return action

@@ -1,5 +1,6 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_amount
 
 
 class RetailDebtReconcile(models.TransientModel):
@@ -70,16 +71,23 @@ class RetailDebtReconcile(models.TransientModel):
         return plan
 
     @api.model
+    def _preview(self, partner, company):
+        """The customer's open items in the company currency, those left alone (foreign
+        currency), and the oldest-first plan over the first."""
+        items = self._open_items(partner, company)
+        foreign = items.filtered(lambda item: item.currency_id != company.currency_id)
+        items -= foreign
+        return items, foreign, self._plan(items, company.currency_id)
+
+    @api.model
     def _open_for(self, partner, company=None):
         company = company or self.env.company
         partner = partner.commercial_partner_id
-        items = self._open_items(partner, company)
+        items, foreign, plan = self._preview(partner, company)
         currency = company.currency_id
-        foreign = items.filtered(lambda item: item.currency_id != currency)
-        items -= foreign
         remaining = {item.id: item.amount_residual for item in items}
         lines = []
-        for debit, credit, amount in self._plan(items, currency):
+        for debit, credit, amount in plan:
             remaining[debit.id] = currency.round(remaining[debit.id] - amount)
             lines.append(Command.create({
                 "debit_item_id": debit.id,
@@ -103,9 +111,8 @@ class RetailDebtReconcile(models.TransientModel):
                                        "payment or credit note against an open invoice.",
                                        customer=self.partner_id.display_name))
         # The preview is what the accountant agreed to: refuse if the items moved since.
-        fresh = self._open_for(self.partner_id, self.company_id)
-        if [(line.debit_item_id, line.credit_item_id, line.amount) for line in fresh.line_ids] \
-                != [(line.debit_item_id, line.credit_item_id, line.amount)
+        _items, _foreign, plan = self._preview(self.partner_id, self.company_id)
+        if plan != [(line.debit_item_id, line.credit_item_id, line.amount)
                     for line in self.line_ids]:
             raise UserError(self.env._(
                 "The open items of %(customer)s changed since this preview was made. "
@@ -116,8 +123,7 @@ class RetailDebtReconcile(models.TransientModel):
         self.partner_id.message_post(body=self.env._(
             "%(amount)s of payments and credit notes applied to the oldest invoices "
             "(%(count)s matches).",
-            amount=self.env["ir.qweb.field.monetary"].value_to_html(
-                self.amount_to_apply, {"display_currency": self.currency_id}),
+            amount=format_amount(self.env, self.amount_to_apply, self.currency_id),
             count=len(self.line_ids)))
         return {
             "type": "ir.actions.client",
