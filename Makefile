@@ -17,13 +17,13 @@ test: setup  ## Odoo's runner for the addon, then the out-of-process tests
 test-odoo: setup  ## Odoo's own /crm,/sale_management tests with crm_retail installed (ODOO_TEST_TAGS)
 	@bash scripts/test-odoo.sh
 
-audit: setup  ## check points balances against their history (DB_NAME, default crm_retail)
+audit: setup  ## check every derived fact against its ledger, count mismatches (DB_NAME, default crm_retail)
 	@bash scripts/audit.sh
 
 lint: setup  ## ruff + pylint-odoo
 	@bash scripts/lint.sh
 
-bench: setup  ## build (once) 100k customers / 500k invoice lines, time segments and phone search
+bench: setup  ## 100k customers / 500k invoice lines: segments, phone search; cashiers posting at once vs vanilla
 	@bash scripts/bench.sh
 
 i18n: setup  ## re-export crm_retail.pot and merge it into vi.po

@@ -51,6 +51,7 @@
         "web.assets_tests": ["crm_retail/static/tests/tours/**/*"],
     },
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

@@ -43,3 +43,54 @@ def post_init_hook(env):
     ))
     Partner.invalidate_model(["ref"])
     Partner._retail_debt_refresh()
+    # Cards that existed before the addon: their customers' funnel stage.
+    env.cr.execute("SELECT DISTINCT partner_id FROM crm_lead WHERE partner_id IS NOT NULL")
+    Partner._retail_stage_refresh(Partner.browse(
+        [row[0] for row in env.cr.fetchall()]).commercial_partner_id.ids)
+
+    # Segments: existing customers get theirs now rather than at the first nightly run;
+    # after the facts above, which the rules read (a rule that fails is skipped).
+    env["retail.segment"].search([("match", "!=", "manual")])._recompute()
+
+
+def uninstall_hook(env):
+    """Leave what the uninstall cannot delete in a state Odoo can live with: cards off the
+    funnel's own stages and Odoo's stages under their names again (see
+    crm.stage._retail_release_stages); the redemption product, when documents still use
+    it, archived and kept (an invoice line cannot lose its product)."""
+    env["crm.stage"]._retail_release_stages()
+    product = env.ref("crm_retail.product_points_redemption", raise_if_not_found=False)
+    if product and _retail_is_referenced(env, product, product.product_tmpl_id):
+        product.product_tmpl_id.action_archive()
+        # without its xmlids, the uninstall leaves it alone
+        env["ir.model.data"].search([
+            ("module", "=", "crm_retail"),
+            "|", "&", ("model", "=", "product.product"), ("res_id", "=", product.id),
+            "&", ("model", "=", "product.template"), ("res_id", "=", product.product_tmpl_id.id),
+        ]).unlink()
+
+
+def _retail_is_referenced(env, *recordsets):
+    """Whether any row points at these records through a foreign key that forbids deleting
+    them (ondelete restrict), whichever module owns it."""
+    env.flush_all()
+    for records in recordsets:
+        env.cr.execute(SQL(
+            """
+            SELECT rel.relname, att.attname
+              FROM pg_constraint con
+              JOIN pg_class rel ON rel.oid = con.conrelid
+              JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = con.conkey[1]
+             WHERE con.contype = 'f' AND con.confrelid = %s::regclass
+               AND con.confdeltype IN ('r', 'a')
+            """,
+            records._table,
+        ))
+        for table, column in env.cr.fetchall():
+            env.cr.execute(SQL(
+                "SELECT 1 FROM %s WHERE %s IN %s LIMIT 1",
+                SQL.identifier(table), SQL.identifier(column), tuple(records.ids),
+            ))
+            if env.cr.rowcount:
+                return True
+    return False

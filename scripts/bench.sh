@@ -7,6 +7,8 @@
 #   of the generator, its sizes and the addon version; when the addon's code changed since,
 #   it is updated (-u crm_retail) and its derived fields filled again instead of rebuilt.
 #   BENCH_CUSTOMERS, BENCH_SEED_CUSTOMERS, BENCH_INVOICE_LINES: smaller sizes, for trying.
+# Then cashiers posting at once for the same customers, vanilla beside crm_retail
+# (bench/contention.py; BENCH_CONTENTION=0 skips it, BENCH_CONTENTION_* set its sizes).
 # Exits non-zero only when the benchmark itself breaks; missed targets are printed as FAIL.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -104,3 +106,16 @@ for trial in $(seq 1 "$trials"); do
     quiet_drop "$trial_db"
 done
 python3 bench/report.py "$results"
+
+# Cashiers posting at once for the same customers: vanilla Odoo (crm_retail's dependencies
+# only) beside crm_retail, each trial on fresh copies (bench/contention.py).
+if [ "${BENCH_CONTENTION:-1}" != 0 ]; then
+    vanilla=$(deps_template)
+    with_addon="crm_retail_contention_tpl_$$"
+    quiet_drop "$with_addon"
+    copy_db "$vanilla" "$with_addon"
+    run_logged "$logdir/contention-install.log" "$ODOO" -c "$ODOO_CONF" -d "$with_addon" \
+        -i crm_retail --stop-after-init --no-http --log-level=warn
+    "$VENV/bin/python" bench/contention.py "$vanilla" "$with_addon" || { quiet_drop "$with_addon"; exit 1; }
+    quiet_drop "$with_addon"
+fi

@@ -10,6 +10,7 @@ from . import res_config_settings
 from . import res_partner
 from . import res_users
 from . import retail_customer_care
+from . import retail_customer_facts
 from . import retail_debt_reminder
 from . import retail_debt_reminder_level
 from . import retail_points_line

@@ -3,7 +3,10 @@ from collections import defaultdict
 
 from odoo import Command, api, fields, models
 
-from .res_partner import SALE_MOVE_TYPES
+from .res_partner import SALE_MOVE_TYPES, check_derived_fields
+
+# Facts only the points engine writes, as superuser.
+DERIVED_FIELDS = {"retail_points": "invoice_points"}
 
 
 def _without_points_lines(commands, points_product):
@@ -34,14 +37,24 @@ class AccountMove(models.Model):
             move.retail_points_redeemed = sum(
                 move.invoice_line_ids.mapped("retail_points_redeemed"))
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            check_derived_fields(self, vals, DERIVED_FIELDS)
+        return super().create(vals_list)
+
     def write(self, vals):
+        check_derived_fields(self, vals, DERIVED_FIELDS)
         self._retail_check_customer_change(vals)
         # Posting, resetting and cancelling add or remove open items.
         was_open = self.line_ids._retail_receivable_partner_ids() if "state" in vals else []
         result = super().write(vals)
         if "state" in vals:
-            self.env["res.partner"]._retail_debt_mark(
-                was_open + self.line_ids._retail_receivable_partner_ids())
+            # Sales statistics and debt follow posted documents.
+            self.env["retail.customer.facts"]._mark(
+                was_open + self.line_ids._retail_receivable_partner_ids()
+                + self.filtered(lambda move: move.move_type in SALE_MOVE_TYPES)
+                .commercial_partner_id.ids)
             self._retail_sync_points()
             if vals["state"] == "posted":
                 invoices = self.filtered(lambda move: move.move_type == "out_invoice")
@@ -88,7 +101,8 @@ class AccountMove(models.Model):
         expected = {}
         for move in self:
             company = move.company_id
-            base = (move.amount_total_signed if company.retail_points_base == "total"
+            # Empty (a company created without crm_retail loaded) means the default, total.
+            base = (move.amount_total_signed if company.retail_points_base != "untaxed"
                     else move.amount_untaxed_signed)
             paid_with_points = any(move.invoice_line_ids.mapped("retail_points_redeemed")) or (
                 company.retail_points_product_id
@@ -114,7 +128,7 @@ class AccountMove(models.Model):
             else:
                 origin = move.reversed_entry_id
                 origin_base = origin and (
-                    origin.amount_total_signed if company.retail_points_base == "total"
+                    origin.amount_total_signed if company.retail_points_base != "untaxed"
                     else origin.amount_untaxed_signed)
                 if origin and origin_base:
                     # In proportion to the points the refunded invoice earned.
@@ -178,11 +192,8 @@ class AccountMove(models.Model):
                     "description": description,
                 })
         # Taking back points already spent stops at zero; paying with points never does.
-        lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True,
-                             update_tiers=False)
-        lines |= Line._record([v for v in vals_list if v.get("points_used")],
-                              update_tiers=False)
-        lines._retail_update_tiers()
+        lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True)
+        lines |= Line._record([v for v in vals_list if v.get("points_used")])
         if not unlinking:
             actual = defaultdict(int)
             for line in lines.filtered("points_earned"):

@@ -1,5 +1,12 @@
 from odoo import api, fields, models
 
+from .res_partner import check_derived_fields
+
+# Card fields that decide which stage its customer is in.
+FUNNEL_STAGE_FIELDS = {"stage_id", "active", "partner_id", "type"}
+# Facts only the funnel engine writes, as superuser (the step is its stage's).
+DERIVED_FIELDS = {"retail_fact_step": "funnel", "retail_funnel_step": "funnel"}
+
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
@@ -19,17 +26,46 @@ class CrmLead(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            check_derived_fields(self, vals, DERIVED_FIELDS)
         # A new opportunity for a customer who has bought already starts at Opportunity.
         stage = self.env.ref("crm_retail.stage_opportunity", raise_if_not_found=False)
         partner_ids = {vals["partner_id"] for vals in vals_list
                        if vals.get("partner_id") and not vals.get("stage_id")}
         if stage and partner_ids:
-            buyers = self.env["res.partner"].browse(partner_ids).filtered(
+            # Whoever creates the card may not be allowed to read the statistics.
+            buyers = self.env["res.partner"].sudo().browse(partner_ids).filtered(
                 lambda partner: partner.commercial_partner_id.retail_purchase_count)
             for vals in vals_list:
                 if vals.get("partner_id") in buyers.ids and not vals.get("stage_id"):
                     vals["stage_id"] = stage.id
-        return super().create(vals_list)
+        leads = super().create(vals_list)
+        self.env["retail.customer.facts"]._mark(leads.partner_id.ids)
+        return leads
+
+    @api.model
+    def default_get(self, fields):
+        # Facts have no default to give (a pipeline grouped by funnel step quick-creates
+        # with the step as default).
+        defaults = super().default_get(fields)
+        for fname in DERIVED_FIELDS.keys() & defaults.keys():
+            del defaults[fname]
+        return defaults
+
+    def write(self, vals):
+        check_derived_fields(self, vals, DERIVED_FIELDS)
+        # The customer's funnel stage follows its card.
+        follows = FUNNEL_STAGE_FIELDS.intersection(vals)
+        if follows:
+            self.env["retail.customer.facts"]._mark(self.partner_id.ids)
+        result = super().write(vals)
+        if follows:
+            self.env["retail.customer.facts"]._mark(self.partner_id.ids)
+        return result
+
+    def unlink(self):
+        self.env["retail.customer.facts"]._mark(self.partner_id.ids)
+        return super().unlink()
 
     def _retail_advance(self, step, reasons, stage=None):
         """Move these cards forward to funnel ``step``, never backward and once per fact,

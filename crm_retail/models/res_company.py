@@ -2,6 +2,14 @@ from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
+    """The retail settings of a company.
+
+    The selections below are not required: a required column is NOT NULL, and core code
+    that runs while crm_retail is not in the registry (a module update, the tests of the
+    modules below it) inserts companies without them. They are required in the settings
+    form, and the code reading them takes an empty value for the default.
+    """
+
     _inherit = "res.company"
 
     retail_points_amount = fields.Monetary(
@@ -11,7 +19,7 @@ class ResCompany(models.Model):
     )
     retail_points_base = fields.Selection(
         [("total", "Total incl. taxes"), ("untaxed", "Untaxed amount")],
-        string="Points On", default="total", required=True,
+        string="Points On", default="total",
     )
     retail_points_min_amount = fields.Monetary(
         string="Minimum Invoice Amount",
@@ -33,7 +41,7 @@ class ResCompany(models.Model):
     )
     retail_tier_basis = fields.Selection(
         [("points", "Lifetime points"), ("spend", "Spend over the last 12 months")],
-        string="Tiers Based On", default="points", required=True,
+        string="Tiers Based On", default="points",
     )
 
     retail_create_lead_on_purchase = fields.Boolean(
@@ -43,7 +51,7 @@ class ResCompany(models.Model):
     )
     retail_loyal_rule = fields.Selection(
         [("count", "Purchases in the last 12 months"), ("tier", "Membership tier")],
-        string="Loyal Customer Rule", default="count", required=True,
+        string="Loyal Customer Rule", default="count",
     )
     retail_loyal_purchase_count = fields.Integer(
         string="Purchases to Be Loyal", default=5,
@@ -57,7 +65,7 @@ class ResCompany(models.Model):
     # Debt limit
     retail_credit_limit_policy = fields.Selection(
         [("warn", "Warn"), ("block", "Block")],
-        string="Over the Debt Limit", default="warn", required=True,
+        string="Over the Debt Limit", default="warn",
         help="Warn: Odoo's banner on quotations and invoices. Block: confirming an order or "
         "posting an invoice that takes the customer above its limit fails, unless the user "
         "is an accounting administrator.",

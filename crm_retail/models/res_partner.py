@@ -23,8 +23,66 @@ def _representative_lead(leads):
     return next((lead for lead in leads if lead.stage_id.is_won), leads[:1])
 
 
-# Written only by the points history and the tier update, as superuser.
-LOYALTY_FIELDS = {"loyalty_points", "loyalty_points_total", "loyalty_tier_id"}
+# Facts only the engine writes, as superuser, from the documents they derive from; a
+# user's value for one of them is refused (see _retail_check_derived_fields), with what
+# to do instead.
+DERIVED_FIELDS = {
+    "loyalty_points": "points",
+    "loyalty_points_total": "points",
+    "loyalty_tier_id": "points",
+    "retail_total_sales": "sales",
+    "retail_purchase_count": "sales",
+    "retail_last_purchase_date": "sales",
+    "retail_stage_id": "stage",
+    "debt_amount": "debt",
+    "debt_overdue_amount": "debt",
+    "debt_overdue_days": "debt",
+    "debt_status": "debt",
+    "retail_birthday_greeted_year": "care",
+    "retail_thank_you_date": "care",
+    "retail_followup_date": "care",
+}
+DEBT_FIELDS = [fname for fname, fact in DERIVED_FIELDS.items() if fact == "debt"]
+# Who may read them, the way Odoo guards a customer's credit: debt for invoicing and
+# sales users, points, tier, statistics and funnel stage for Retail CRM and invoicing users.
+DEBT_READERS = ("account.group_account_invoice,account.group_account_readonly,"
+                "sales_team.group_sale_salesman")
+LOYALTY_READERS = "crm_retail.group_crm_retail_user,account.group_account_invoice"
+# Points one adjustment or redemption may move: far beyond any shop's need, and far
+# enough below the database's integer limit that no balance can overflow it.
+MAX_POINTS = 1_000_000_000
+
+
+def check_derived_fields(model, names, derived):
+    """Refuse, unless the superuser writes, values for the facts in ``derived`` (field
+    name: what the fact follows) among the field ``names`` given to create or write."""
+    names = [name for name in names if name in derived]
+    if not names or model.env.su:
+        return
+    env = model.env
+    advice = {
+        "points": env._("Points and tiers follow the points history: a manager records a "
+                        "points adjustment."),
+        "sales": env._("Purchase statistics follow the posted invoices and credit notes."),
+        "stage": env._("The funnel stage follows the customer's card: move the card in the "
+                       "pipeline."),
+        "debt": env._("Debt figures follow the journal items: post or reconcile invoices, "
+                      "payments and credit notes."),
+        "care": env._("Customer care marks are set when the greeting, thank-you or "
+                      "follow-up is sent."),
+        "invoice_points": env._("The points of an invoice are counted when it is posted, "
+                                "from its amount."),
+        "funnel": env._("The funnel step of a card follows its stage and the customer's "
+                        "purchases: move the card instead."),
+    }
+    raise UserError(env._(
+        "%(fields)s cannot be set by hand: Retail CRM computes them. %(advice)s",
+        fields=", ".join(f"{model._fields[name]._description_string(env)} ({name})"
+                         for name in names),
+        advice=" ".join(dict.fromkeys(advice[derived[name]] for name in names)),
+    ))
+
+
 # Posted sales documents that make the purchase statistics.
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
 
@@ -56,40 +114,48 @@ class ResPartner(models.Model):
         string="Customer Invoices",
         domain=[("move_type", "in", SALE_MOVE_TYPES), ("state", "=", "posted")],
         readonly=True,
+        groups=DEBT_READERS,  # who may read invoices, as Odoo's own invoice_ids
     )
+    # Purchase statistics: written by the customer facts refresh only (see
+    # retail.customer.facts), never by a stored compute that every posting would rewrite.
     retail_total_sales = fields.Monetary(
         string="Total Sales",
-        compute="_compute_retail_stats",
-        store=True,
+        readonly=True,
+        copy=False,
+        groups=LOYALTY_READERS,
         help="Posted customer invoices minus credit notes, in company currency.",
     )
     retail_purchase_count = fields.Integer(
         string="Purchases",
-        compute="_compute_retail_stats",
-        store=True,
+        readonly=True,
+        copy=False,
+        groups=LOYALTY_READERS,
         help="Number of posted customer invoices, not counting those fully reversed.",
     )
     retail_last_purchase_date = fields.Date(
         string="Last Purchase",
-        compute="_compute_retail_stats",
-        store=True,
+        readonly=True,
+        copy=False,
+        groups=LOYALTY_READERS,
         help="Date of the most recent posted customer invoice.",
     )
     loyalty_points = fields.Integer(
         string="Current Points",
         readonly=True,
         copy=False,
-        tracking=True,
+        groups=LOYALTY_READERS,
         help="The points balance: the sum of the points history.",
     )
     loyalty_points_total = fields.Integer(
         string="Lifetime Points",
         readonly=True,
         copy=False,
+        groups=LOYALTY_READERS,
         help="All points earned, less those taken back by credit notes and reversals.",
     )
     loyalty_tier_id = fields.Many2one(
         "retail.tier", string="Tier", readonly=True, copy=False, tracking=True, index=True,
+        groups=LOYALTY_READERS,
     )
     loyalty_points_line_ids = fields.One2many(
         "retail.points.line", "partner_id", string="Points History", readonly=True,
@@ -103,8 +169,9 @@ class ResPartner(models.Model):
     retail_referral_count = fields.Integer(
         string="Referrals", compute="_compute_retail_referral_count")
     retail_stage_id = fields.Many2one(
-        "crm.stage", string="Funnel Stage", compute="_compute_retail_stage_id", store=True,
-        index=True, help="Stage of the card that follows this customer in the pipeline.",
+        "crm.stage", string="Funnel Stage", readonly=True, copy=False, index=True,
+        help="Stage of the card that follows this customer in the pipeline.",
+        groups=LOYALTY_READERS,
     )
     retail_same_phone_partner_id = fields.Many2one(
         "res.partner",
@@ -121,20 +188,24 @@ class ResPartner(models.Model):
     # company-dependent (one jsonb column per figure, like standard_price) so that they can be
     # searched and grouped; written only by _retail_debt_refresh from the journal items.
     debt_amount = fields.Float(
-        string="Debt", company_dependent=True, readonly=True, digits=0,
+        string="Debt", company_dependent=True, readonly=True, copy=False, digits=0,
+        groups=DEBT_READERS,
         help="Open receivable balance: posted invoices less payments and credit notes.",
     )
     debt_overdue_amount = fields.Float(
-        string="Overdue Debt", company_dependent=True, readonly=True, digits=0,
+        string="Overdue Debt", company_dependent=True, readonly=True, copy=False, digits=0,
+        groups=DEBT_READERS,
         help="Part of the debt past its due date, after unapplied payments and credit notes.",
     )
     debt_overdue_days = fields.Integer(
-        string="Days Overdue", company_dependent=True, readonly=True,
+        string="Days Overdue", company_dependent=True, readonly=True, copy=False,
+        groups=DEBT_READERS,
         help="Days past due of the oldest overdue open invoice.",
     )
     debt_status = fields.Selection(
         [("none", "No debt"), ("owes", "Owes, not overdue"), ("overdue", "Overdue")],
-        string="Payment Status", company_dependent=True, readonly=True,
+        string="Payment Status", company_dependent=True, readonly=True, copy=False,
+        groups=DEBT_READERS,
     )
 
     # Debt reminders: a customer can be left out of the daily reminders.
@@ -316,26 +387,95 @@ class ResPartner(models.Model):
         return changed
 
     @api.model
-    def _retail_debt_mark(self, partner_ids):
-        """Refresh these partners' debt when the transaction is flushed: residuals change
-        in many places (posting, reconciling, reversing...), the refresh runs once."""
-        partner_ids = {pid for pid in partner_ids if pid}
-        if not partner_ids:
-            return
-        data = self.env.cr.precommit.data
-        pending = data.get("crm_retail.debt_partners")
-        if pending is None:
-            pending = data["crm_retail.debt_partners"] = set()
-            self.env.cr.precommit.add(self._retail_debt_flush)
-        pending.update(partner_ids)
+    def _retail_stats_refresh(self, partner_ids):
+        """Rewrite the purchase statistics of these commercial partners from the posted
+        documents in one statement; only rows that change are written."""
+        self.env["account.move"].flush_model(
+            ["state", "payment_state", "move_type", "amount_total_signed", "invoice_date",
+             "commercial_partner_id"])
+        self.env.cr.execute(SQL(
+            """
+            UPDATE res_partner p
+               SET retail_total_sales = COALESCE(s.total, 0),
+                   retail_purchase_count = COALESCE(s.purchases, 0),
+                   retail_last_purchase_date = s.last_date
+              FROM unnest(%(ids)s::int[]) AS target(id)
+              LEFT JOIN (%(stats)s) s ON s.partner_id = target.id
+             WHERE p.id = target.id
+               AND (p.retail_total_sales IS DISTINCT FROM COALESCE(s.total, 0)
+                    OR p.retail_purchase_count IS DISTINCT FROM COALESCE(s.purchases, 0)
+                    OR p.retail_last_purchase_date IS DISTINCT FROM s.last_date)
+            RETURNING p.id
+            """,
+            ids=list(partner_ids),
+            stats=self._retail_stats_query(partner_ids),
+        ))
+        if self.env.cr.fetchall():
+            self.invalidate_model(
+                ["retail_total_sales", "retail_purchase_count", "retail_last_purchase_date"])
 
     @api.model
-    def _retail_debt_flush(self):
-        partner_ids = self.env.cr.precommit.data.pop("crm_retail.debt_partners", set())
-        if partner_ids:
-            self.sudo()._retail_debt_refresh(partner_ids)
-            # Their sales and debt changed: so may their segments.
-            self.env["retail.segment"].sudo()._recompute_partners(list(partner_ids))
+    def _retail_stage_refresh(self, partner_ids):
+        """Set the funnel stage of these customers and their contacts to the stage of the
+        card that follows each (the most recent won one, else the most recent), in one
+        statement."""
+        self.env["crm.lead"].flush_model(
+            ["partner_id", "stage_id", "active", "type", "create_date"])
+        self.env["crm.stage"].flush_model(["is_won"])
+        self.env.cr.execute(SQL(
+            """
+            UPDATE res_partner p
+               SET retail_stage_id = card.stage_id
+              FROM res_partner target
+              LEFT JOIN LATERAL (
+                    SELECT lead.stage_id FROM crm_lead lead
+                      JOIN crm_stage stage ON stage.id = lead.stage_id
+                     WHERE lead.partner_id = target.id AND lead.active
+                       AND lead.type = 'opportunity'
+                     ORDER BY stage.is_won DESC, lead.create_date DESC, lead.id DESC
+                     LIMIT 1) card ON TRUE
+             WHERE p.id = target.id
+               AND target.commercial_partner_id = ANY(%s)
+               AND p.retail_stage_id IS DISTINCT FROM card.stage_id
+            RETURNING p.id
+            """,
+            list(partner_ids),
+        ))
+        if self.env.cr.fetchall():
+            self.invalidate_model(["retail_stage_id"])
+
+    @api.model
+    def _retail_points_refresh(self, partner_ids):
+        """Rewrite the points balances of these customers from their history in one
+        statement, then move the tiers of those whose balance changed."""
+        self.env["retail.points.line"].flush_model(["partner_id", "points_earned", "points_used"])
+        self.env.cr.execute(SQL(
+            """
+            UPDATE res_partner p
+               SET loyalty_points = h.balance, loyalty_points_total = h.earned
+              FROM (SELECT target.id AS partner_id,
+                           COALESCE(SUM(l.points_earned - l.points_used), 0) AS balance,
+                           COALESCE(SUM(l.points_earned), 0) AS earned
+                      FROM unnest(%s::int[]) AS target(id)
+                      LEFT JOIN retail_points_line l ON l.partner_id = target.id
+                     GROUP BY target.id) h
+             WHERE p.id = h.partner_id
+               AND (p.loyalty_points IS DISTINCT FROM h.balance
+                    OR p.loyalty_points_total IS DISTINCT FROM h.earned)
+            RETURNING p.id
+            """,
+            list(partner_ids),
+        ))
+        changed = [row[0] for row in self.env.cr.fetchall()]
+        if not changed:
+            return
+        self.invalidate_model(["loyalty_points", "loyalty_points_total"])
+        # Tiers per company that keeps points for them.
+        self.env.cr.execute(SQL(
+            """SELECT company_id, array_agg(DISTINCT partner_id) FROM retail_points_line
+                WHERE partner_id = ANY(%s) GROUP BY company_id""", changed))
+        for company_id, ids in self.env.cr.fetchall():
+            self.browse(ids).with_company(company_id)._retail_update_tiers()
 
     @api.model
     def _cron_refresh_debt(self):
@@ -418,34 +558,11 @@ class ResPartner(models.Model):
         for partner in self:
             partner.birthday_month = str(partner.birthday.month) if partner.birthday else False
 
-    @api.depends("retail_invoice_ids.state", "retail_invoice_ids.payment_state")
-    def _compute_retail_stats(self):
-        """One aggregate query for the whole batch, whatever its size."""
-        stats = {}
-        partner_ids = [pid for pid in self.ids if pid]
-        if partner_ids:
-            self.env["account.move"].flush_model(
-                ["state", "payment_state", "move_type", "amount_total_signed",
-                 "invoice_date", "commercial_partner_id"]
-            )
-            self.env.cr.execute(self._retail_stats_query(partner_ids))
-            stats = {row[0]: row[1:] for row in self.env.cr.fetchall()}
-        for partner in self:
-            total, purchases, last_date = stats.get(partner.id, (0.0, 0, False))
-            partner.retail_total_sales = total
-            partner.retail_purchase_count = purchases
-            partner.retail_last_purchase_date = last_date
-
     def _compute_retail_referral_count(self):
         counts = dict(self.with_context(active_test=False)._read_group(
             [("retail_referrer_id", "in", self.ids)], ["retail_referrer_id"], ["__count"]))
         for partner in self:
             partner.retail_referral_count = counts.get(partner, 0)
-
-    @api.depends("opportunity_ids.stage_id", "opportunity_ids.active")
-    def _compute_retail_stage_id(self):
-        for partner in self:
-            partner.retail_stage_id = _representative_lead(partner.opportunity_ids).stage_id
 
     @api.depends("phone", "email", "company_id", "country_id")
     def _compute_retail_duplicates(self):
@@ -538,26 +655,46 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._retail_check_loyalty_fields(vals)
-            if vals.get("ref"):
-                vals["ref"] = vals["ref"].strip()
+            self._retail_check_derived_fields(vals)
+            self._retail_clean_ref(vals)
         self._retail_keep_sequence_ahead([vals["ref"] for vals in vals_list if vals.get("ref")])
         generated = self._retail_fill_customer_codes(vals_list)
         partners = super(
             ResPartner, self.with_context(crm_retail_generated_codes=generated)
         ).create(vals_list)
+        # Without a default, create caches the debt figures empty: read them from their
+        # company fallback instead ("No debt").
+        partners.invalidate_recordset(DEBT_FIELDS)
         return partners.with_env(self.env)
 
-    def _retail_check_loyalty_fields(self, vals):
-        if LOYALTY_FIELDS & vals.keys() and not self.env.su:
-            raise UserError(self.env._(
-                "Points balances follow the points history: use a points adjustment."
-            ))
+    @api.model
+    def default_get(self, fields):
+        # Facts have no default to give: not from the context (a list grouped by tier
+        # quick-creates with the tier as default), nor from a user's own defaults; and a
+        # new user's partner, created with the user's defaults, must not carry them into
+        # create. Debt status still reads "No debt" from its company fallback.
+        defaults = super().default_get(fields)
+        for fname in DERIVED_FIELDS.keys() & defaults.keys():
+            del defaults[fname]
+        return defaults
+
+    def _retail_check_derived_fields(self, vals):
+        check_derived_fields(self, vals, DERIVED_FIELDS)
+
+    def _retail_clean_ref(self, vals):
+        """Strip the customer code given in ``vals``; anything but text is refused."""
+        ref = vals.get("ref")
+        if ref is None or ref is False:
+            return
+        if not isinstance(ref, str):
+            raise ValidationError(self.env._(
+                "The customer code must be text, for example KH000123."))
+        vals["ref"] = ref.strip()
 
     def write(self, vals):
-        self._retail_check_loyalty_fields(vals)
+        self._retail_check_derived_fields(vals)
+        self._retail_clean_ref(vals)
         if vals.get("ref"):
-            vals["ref"] = vals["ref"].strip()
             self._retail_keep_sequence_ahead([vals["ref"]])
         return super().write(vals)
 
@@ -713,27 +850,57 @@ class ResPartner(models.Model):
             ])
             partners._retail_update_tiers()
 
+    @api.model
+    def _retail_check_points_number(self, points, positive=False):
+        """Refuse anything but a non-zero whole number of points (positive with
+        ``positive``) of at most MAX_POINTS either way: public methods take it as is."""
+        if not isinstance(points, int) or isinstance(points, bool) or not points:
+            raise UserError(self.env._("Enter a positive whole number of points to redeem.")
+                            if positive else self.env._("Enter a non-zero whole number of points."))
+        if positive and points < 0:
+            raise UserError(self.env._("Enter a positive whole number of points to redeem."))
+        if abs(points) > MAX_POINTS:
+            raise UserError(self.env._(
+                "At most %(max)s points can be adjusted or redeemed at a time.",
+                max=formatLang(self.env, MAX_POINTS, digits=0)))
+
+    def _retail_points_earned(self):
+        """All the points this customer ever earned, from the history itself (the stored
+        lifetime total may still wait for its refresh)."""
+        self.env["retail.points.line"].flush_model(["partner_id", "points_earned"])
+        self.env.cr.execute(SQL(
+            "SELECT COALESCE(SUM(points_earned), 0) FROM retail_points_line WHERE partner_id = %s",
+            self.id))
+        return self.env.cr.fetchone()[0]
+
     def retail_adjust_points(self, points, reason):
         """A manager's manual adjustment, with its reason in the history and the chatter."""
-        self.ensure_one()
+        if len(self) != 1:
+            raise UserError(self.env._("Adjust the points of one customer at a time."))
         if not self.env.user.has_group("crm_retail.group_crm_retail_manager"):
             raise AccessError(self.env._("Only Retail CRM managers can adjust points."))
-        if not isinstance(points, int) or isinstance(points, bool) or not points:
-            raise UserError(self.env._("Enter a non-zero whole number of points."))
-        if not (reason or "").strip():
+        self._retail_check_points_number(points)
+        if reason is not None and reason is not False and not isinstance(reason, str):
+            raise UserError(self.env._("The reason for the adjustment must be text."))
+        reason = (reason or "").strip()
+        if not reason:
             raise UserError(self.env._("Give the reason for the adjustment."))
         partner = self.commercial_partner_id
+        if points > 0 and partner._retail_points_earned() + points > MAX_POINTS:
+            raise UserError(self.env._(
+                "%(customer)s cannot earn more than %(max)s points in all.",
+                customer=partner.display_name, max=formatLang(self.env, MAX_POINTS, digits=0)))
         self.env["retail.points.line"]._record([{
             "partner_id": partner.id,
             "company_id": self.env.company.id,
             "line_type": "adjustment",
             "points_earned": max(points, 0),
             "points_used": max(-points, 0),
-            "description": reason.strip(),
+            "description": reason,
             "user_id": self.env.user.id,
         }])
         partner.message_post(body=self.env._(
-            "Points adjusted by %(points)+d: %(reason)s", points=points, reason=reason.strip()))
+            "Points adjusted by %(points)+d: %(reason)s", points=points, reason=reason))
         return True
 
     def action_retail_adjust_points(self):
@@ -756,29 +923,37 @@ class ResPartner(models.Model):
     # The seven-stage funnel: cards follow purchases
     # ------------------------------------------------------------------
 
-    def _retail_funnel_leads(self, create_missing=False):
-        """{commercial partner id: the card that follows it}, in one search; with
-        ``create_missing``, a card is created (at the first step) for customers of
-        companies that want one on the first purchase."""
+    def _retail_funnel_leads(self, companies, create_missing=False):
+        """{commercial partner id: the card that follows it in the company ``companies``
+        maps it to (a card without company follows it everywhere)}, in one search; with
+        ``create_missing``, a card of that company is created (at the first step) for
+        customers of companies that want one on the first purchase."""
         partners = self.commercial_partner_id
         leads = self.env["crm.lead"].sudo().search([
-            ("partner_id", "child_of", partners.ids), ("type", "=", "opportunity")])
+            ("partner_id", "child_of", partners.ids), ("type", "=", "opportunity"),
+            ("company_id", "in", [*set(companies.values()), False])])
         by_partner = {}
         for lead in leads:
-            by_partner.setdefault(lead.partner_id.commercial_partner_id.id, lead.browse())
-            by_partner[lead.partner_id.commercial_partner_id.id] |= lead
+            partner_id = lead.partner_id.commercial_partner_id.id
+            if lead.company_id.id in (companies.get(partner_id), False):
+                by_partner[partner_id] = by_partner.get(partner_id, lead.browse()) | lead
         result = {pid: _representative_lead(partner_leads)
                   for pid, partner_leads in by_partner.items()}
+        Company = self.env["res.company"].sudo()
         missing = partners.filtered(
-            lambda p: p.id not in result and (p.company_id or self.env.company)
-            .retail_create_lead_on_purchase)
+            lambda p: p.id not in result
+            and Company.browse(companies.get(p.id)).retail_create_lead_on_purchase)
         if create_missing and missing:
             stage = self.env.ref("crm_retail.stage_target", raise_if_not_found=False)
             created = self.env["crm.lead"].sudo().create([{
                 "name": partner.name,
                 "partner_id": partner.id,
                 "type": "opportunity",
-                "user_id": partner.user_id.id,
+                # The customer's salesperson, if they work for the selling company.
+                "user_id": partner.user_id.filtered(
+                    lambda user, partner=partner: companies[partner.id] in user.company_ids.ids
+                ).id,
+                "company_id": companies[partner.id],
                 "stage_id": stage.id if stage else False,
                 "retail_referrer_id": partner.retail_referrer_id.id,
             } for partner in missing])
@@ -803,13 +978,15 @@ class ResPartner(models.Model):
         # a day of its own: an order and its invoice are one purchase.
         self.env.cr.execute(SQL(
             """
-            SELECT partner_id, COUNT(DISTINCT day), COUNT(DISTINCT day) FILTER (WHERE day >= %s)
+            SELECT partner_id, company_id, COUNT(DISTINCT day),
+                   COUNT(DISTINCT day) FILTER (WHERE day >= %s)
               FROM (
-                SELECT p.commercial_partner_id AS partner_id, so.date_order::date AS day
+                SELECT p.commercial_partner_id AS partner_id, so.company_id,
+                       so.date_order::date AS day
                   FROM sale_order so JOIN res_partner p ON p.id = so.partner_id
                  WHERE so.state = 'sale' AND p.commercial_partner_id IN %s
                 UNION ALL
-                SELECT m.commercial_partner_id, m.invoice_date
+                SELECT m.commercial_partner_id, m.company_id, m.invoice_date
                   FROM account_move m
                  WHERE m.state = 'posted' AND m.move_type = 'out_invoice'
                    AND m.payment_state != 'reversed' AND m.commercial_partner_id IN %s
@@ -818,26 +995,42 @@ class ResPartner(models.Model):
                          JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = aml.id
                         WHERE aml.move_id = m.id)
               ) purchases
-             GROUP BY partner_id
+             GROUP BY partner_id, company_id
             """,
             since, tuple(partners.ids), tuple(partners.ids),
         ))
-        purchases = {pid: (days, recent) for pid, days, recent in self.env.cr.fetchall()}
+        # Each customer's card, and the purchases that move it, are those of the company
+        # selling to it.
+        companies = {document.partner_id.commercial_partner_id.id: document.company_id.id
+                     for document in documents}
+        purchases = {pid: (days, recent) for pid, company_id, days, recent
+                     in self.env.cr.fetchall() if companies.get(pid) == company_id}
         buyers = partners.filtered(lambda p: purchases.get(p.id, (0, 0))[0])
-        leads = buyers._retail_funnel_leads(create_missing=True)
+        leads = buyers._retail_funnel_leads(companies, create_missing=True)
+        # Each card names its own customer's documents, not the whole batch.
+        names_by_partner = {}
+        for document in documents:
+            names_by_partner.setdefault(
+                document.partner_id.commercial_partner_id.id, []).append(document.display_name)
         # The referrer is on the customer, or on the card that brought it.
         first_timers = buyers.filtered(lambda p: purchases[p.id][0] == 1)
-        referrers = first_timers.retail_referrer_id | self.browse(
-            leads[p.id].retail_referrer_id.id for p in first_timers
-            if p.id in leads and leads[p.id].retail_referrer_id)
-        leads.update(referrers._retail_funnel_leads(create_missing=True))
-        names = ", ".join(documents.mapped("display_name"))
+        referrer_companies, referred_names = {}, {}
+        for partner in first_timers:
+            referrer = partner.retail_referrer_id or (
+                partner.id in leads and leads[partner.id].retail_referrer_id)
+            if referrer:
+                referrer_companies[referrer.commercial_partner_id.id] = companies[partner.id]
+                referred_names.setdefault(referrer.commercial_partner_id.id, []).extend(
+                    names_by_partner.get(partner.id, []))
+        referrers = self.browse(referrer_companies)
+        leads.update(referrers._retail_funnel_leads(referrer_companies, create_missing=True))
         steps = {4: {}, 5: {}, 6: {}, 7: {}}
         for partner in buyers:
             lead = leads.get(partner.id)
             if not lead:
                 continue
             days, recent = purchases[partner.id]
+            names = ", ".join(names_by_partner.get(partner.id, []))
             steps[4][lead] = self.env._("first purchase (%(documents)s)", documents=names)
             if days >= 2:
                 steps[5][lead] = self.env._("purchase on another day (%(documents)s)",
@@ -847,7 +1040,8 @@ class ResPartner(models.Model):
         for referrer in referrers:
             if lead := leads.get(referrer.id):
                 steps[7][lead] = self.env._(
-                    "a referred customer made a first purchase (%(documents)s)", documents=names)
+                    "a referred customer made a first purchase (%(documents)s)",
+                    documents=", ".join(referred_names[referrer.id]))
         stages = self.env["crm.stage"]._retail_funnel_stages()
         for step, reasons in steps.items():
             if reasons and step in stages:

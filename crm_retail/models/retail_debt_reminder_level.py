@@ -1,11 +1,26 @@
+import json
 import logging
+import time
 from collections import defaultdict
 
+from psycopg2.errors import SerializationFailure
+
 from odoo import Command, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, LockError, ValidationError
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
+
+# A customer whose row another transaction holds (an invoice being posted for it) is
+# tried again after the others, this many times, this many seconds apart...
+LOCK_RETRIES = 3
+LOCK_RETRY_WAIT = 2.0
+# ...then left to the cron's next call, made at once by the scheduler as remaining work;
+# after this many calls in a row that could send nothing, it waits for the next day.
+LOCK_STALLED_RUNS = 3
+# The day's run while it leaves customers: {"date", "failed": [[company, customer]],
+# "stalled"}. Its next calls skip the customers that failed (one failure note a day).
+RUN_PARAM = "crm_retail.debt_reminder_run"
 
 
 class RetailDebtReminderLevel(models.Model):
@@ -173,27 +188,94 @@ class RetailDebtReminderLevel(models.Model):
     def _cron_send_reminders(self):
         """Daily: every company's overdue customers get the reminder due. Each customer
         is sent and committed on its own, so that one failing customer neither stops
-        the run nor makes the others be sent again; it is tried again on the next run."""
+        the run nor makes the others be sent again; it is tried again on the next day.
+
+        A customer held by another transaction is tried again after the others; those
+        still held, or not reached in the cron's time, are reported as remaining work,
+        for which the scheduler calls the cron again at once. Those calls go on with the
+        day's run: what was sent is no longer due, what failed is skipped."""
         Level = self.sudo()
+        cron = self.env["ir.cron"]
+        today = fields.Date.context_today(self)
+        run = Level._run_state(today)
+        failed_before = {tuple(customer) for customer in run["failed"]}
         customers = []
         for [company] in Level._read_group([("active", "=", True)], ["company_id"]):
             due = Level.with_company(company)._reminders_due()
-            customers += [(company, partner_id) for partner_id in due]
-        cron = self.env["ir.cron"]
+            customers += [[company.id, partner_id] for partner_id in due
+                          if (company.id, partner_id) not in failed_before]
         cron._commit_progress(remaining=len(customers))
-        for company, partner_id in customers:
-            Level.with_company(company)._send_reminder_safely(
-                Level.env["res.partner"].browse(partner_id))
-            if not cron._commit_progress(1):
+        failed, held, unreached, time_left = Level._send_reminders(customers)
+        for _retry in range(LOCK_RETRIES):
+            if unreached or not held or time_left < LOCK_RETRY_WAIT:
                 break
+            time.sleep(LOCK_RETRY_WAIT)
+            more_failed, held, unreached, time_left = Level._send_reminders(held)
+            failed += more_failed
+        left = held + unreached
+        stalled = run["stalled"] + 1 if left and len(left) == len(customers) else 0
+        if left and stalled <= LOCK_STALLED_RUNS:
+            Level._save_run_state({"date": str(today), "failed": run["failed"] + failed,
+                                   "stalled": stalled})
+            _logger.info("Debt reminders: %s customers left for the next call (%s held by "
+                         "another transaction)", len(left), len(held))
+            cron._commit_progress(remaining=len(left))
+            return
+        Level._save_run_state(None)
+        if left:
+            _logger.warning("Debt reminders: %s customers still held by another transaction "
+                            "after %s calls, left for tomorrow", len(left), stalled)
+            cron._commit_progress(remaining=0)
+
+    def _send_reminders(self, customers):
+        """Send to each [company id, customer id], committing after each. Returns the
+        customers that failed, those held by another transaction, those not reached
+        for lack of time, and the cron's time left."""
+        cron = self.env["ir.cron"]
+        failed, held, time_left = [], [], float("inf")
+        for index, (company_id, partner_id) in enumerate(customers):
+            Level = self.with_company(company_id)
+            try:
+                sent = Level._send_reminder_safely(Level.env["res.partner"].browse(partner_id))
+            except LockError:
+                held.append([company_id, partner_id])
+                # A new transaction: the retry sees what the holder committed.
+                time_left = cron._commit_progress()
+            else:
+                if sent is None:
+                    failed.append([company_id, partner_id])
+                time_left = cron._commit_progress(1)
+            if not time_left:
+                return failed, held, customers[index + 1:], time_left
+        return failed, held, [], time_left
+
+    @api.model
+    def _run_state(self, today):
+        """The state of the day's run still going on, or a fresh one."""
+        value = self.env["ir.config_parameter"].sudo().get_param(RUN_PARAM)
+        run = json.loads(value) if value else {}
+        if run.get("date") != str(today):
+            return {"failed": [], "stalled": 0}
+        return run
+
+    @api.model
+    def _save_run_state(self, run):
+        self.env["ir.config_parameter"].sudo().set_param(
+            RUN_PARAM, json.dumps(run) if run else False)
 
     def _send_reminder_safely(self, partner):
         """Send what is due to one customer in a savepoint: a failure leaves nothing
         half done and is noted in the customer's chatter. Returns the logs written,
-        or None on failure."""
+        or None on failure. Raises LockError, having done nothing, when another
+        transaction holds the customer: the caller tries again later."""
         try:
             with self.env.cr.savepoint():
                 return self._send_reminder(partner)
+        except LockError:
+            raise
+        except SerializationFailure as error:
+            # Changed by a transaction committed since this one began: held as well.
+            raise LockError(str(error)) from error
         except Exception as error:  # whatever fails, it is this customer's only
             _logger.warning("Debt reminder to customer %s (company %s) failed",
                             partner.id, self.env.company.id, exc_info=True)
@@ -215,12 +297,11 @@ class RetailDebtReminderLevel(models.Model):
         of the highest level due listing all its overdue invoices, the activities of
         that level, and one log per level covering the invoices that reached it.
         Returns the logs written (empty when nothing is due)."""
-        # Whoever else is sending to this customer (the cron, a button) finishes
-        # first; what it sent is then no longer due.
+        # Whoever else holds this customer (an invoice being posted, another sending)
+        # goes first: LockError, and the caller tries again; what another sending sent
+        # is then no longer due.
         partner = partner.with_env(self.env).commercial_partner_id
-        if not partner.try_lock_for_update(allow_referencing=True):
-            _logger.info("Debt reminder to customer %s skipped: being sent", partner.id)
-            return self.env["retail.debt.reminder"]
+        partner.lock_for_update(allow_referencing=True)
         due = self._reminders_due(partner.ids).get(partner.id)
         if not due:
             return self.env["retail.debt.reminder"]
@@ -272,9 +353,14 @@ class RetailDebtReminderLevel(models.Model):
         if not self.env.user.has_group("account.group_account_invoice"):
             raise AccessError(self.env._("Only accounting users send debt reminders."))
         Level = self.sudo()
-        sent, failed = self.env["retail.debt.reminder"], self.env["res.partner"]
+        sent = self.env["retail.debt.reminder"]
+        failed = held = self.env["res.partner"]
         for partner in partners.commercial_partner_id:
-            logs = Level._send_reminder_safely(partner.sudo())
+            try:
+                logs = Level._send_reminder_safely(partner.sudo())
+            except LockError:
+                held |= partner
+                continue
             if logs is None:
                 failed |= partner
             else:
@@ -284,6 +370,12 @@ class RetailDebtReminderLevel(models.Model):
                 "The reminder could not be sent to %(customers)s: see their chatter.",
                 customers=", ".join(failed.mapped("display_name")),
             ), "danger"
+        elif held:
+            message, kind = self.env._(
+                "The reminder to %(customers)s could not be sent now: another operation is "
+                "updating them. Try again in a moment.",
+                customers=", ".join(held.mapped("display_name")),
+            ), "warning"
         elif sent:
             message, kind = self.env._(
                 "Reminder sent to %(customers)s.",

@@ -17,6 +17,10 @@ def _changes_balance(vals):
     return bool(vals.get("points_earned") or vals.get("points_used"))
 
 
+def _change(vals):
+    return vals.get("points_earned", 0) - vals.get("points_used", 0)
+
+
 class RetailPointsLine(models.Model):
     """The points history (lịch sử tích điểm): append-only, one line per change.
 
@@ -55,7 +59,10 @@ class RetailPointsLine(models.Model):
     )
     points_earned = fields.Integer(readonly=True, default=0)
     points_used = fields.Integer(readonly=True, default=0)
-    balance_after = fields.Integer(readonly=True)
+    balance_after = fields.Integer(
+        compute="_compute_balance_after",
+        help="The customer's balance after this line: the sum of the history up to it.",
+    )
     description = fields.Char(required=True, readonly=True)
     user_id = fields.Many2one(
         "res.users", string="Done By", default=lambda self: self.env.user, readonly=True,
@@ -65,10 +72,30 @@ class RetailPointsLine(models.Model):
         "CHECK(points_earned = 0 OR points_used = 0)",
         "A history line either earns or uses points, not both.",
     )
-    _balance_after_positive = models.Constraint(
-        "CHECK(balance_after >= 0)",
-        "A customer's points balance cannot go negative.",
-    )
+
+    def _compute_balance_after(self):
+        """A running sum rather than a stored column: earning lines are added without
+        locking the customer, so only the history itself knows the order of lines."""
+        line_ids = [line_id for line_id in self.ids if line_id]
+        running = {}
+        if line_ids:
+            self.flush_model(["partner_id", "points_earned", "points_used"])
+            self.env.cr.execute(SQL(
+                """
+                SELECT id, balance FROM (
+                    SELECT id, SUM(points_earned - points_used)
+                               OVER (PARTITION BY partner_id ORDER BY id) AS balance
+                      FROM retail_points_line
+                     WHERE partner_id IN (SELECT partner_id FROM retail_points_line
+                                           WHERE id = ANY(%s))
+                ) history
+                 WHERE id = ANY(%s)
+                """,
+                line_ids, line_ids,
+            ))
+            running = dict(self.env.cr.fetchall())
+        for line in self:
+            line.balance_after = running.get(line.id, 0)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -91,68 +118,75 @@ class RetailPointsLine(models.Model):
         ))
 
     @api.model
-    def _record(self, vals_list, clamp=False, update_tiers=True):
-        """Append history lines and move the customers' balances, under a row lock.
+    def _record(self, vals_list, clamp=False):
+        """Append history lines; the customers' stored balances and tiers follow.
 
         Each vals holds ``partner_id``, ``points_earned`` or ``points_used`` and the
         rest of the line. With ``clamp``, a decrease larger than the balance is cut to
         the balance (a credit note for points already spent); otherwise it fails with
-        a clear error and nothing is written."""
+        a clear error and nothing is written.
+
+        Earning needs no lock: lines are only added, and the stored balance is
+        refreshed from them without waiting (queued when another cashier holds the
+        customer). A decrease must see every line already committed, so it locks the
+        customers and waits; a customer changed since this transaction began makes it
+        retry (Odoo retries the request), which only redemptions, credit notes and
+        expiry can meet."""
         vals_list = [vals for vals in vals_list if _changes_balance(vals)]
         if not vals_list:
             return self.browse()
         partner_ids = sorted({vals["partner_id"] for vals in vals_list})
         Partner = self.env["res.partner"].sudo()
-        Partner.flush_model(["loyalty_points", "loyalty_points_total"])
-        # Ordered locks: two transactions locking the same customers cannot deadlock.
-        # NO KEY: balances are not keys, so other documents of these customers can still
-        # be inserted meanwhile (their foreign key checks take KEY SHARE locks).
-        self.env.cr.execute(SQL(
-            """
-            SELECT id, COALESCE(loyalty_points, 0), COALESCE(loyalty_points_total, 0)
-              FROM res_partner WHERE id IN %s ORDER BY id FOR NO KEY UPDATE
-            """,
-            tuple(partner_ids),
-        ))
-        balances = {pid: [points, total] for pid, points, total in self.env.cr.fetchall()}
+        decreasing = any(_change(vals) < 0 for vals in vals_list)
+        if decreasing:
+            # Ordered locks: two transactions locking the same customers cannot deadlock.
+            # NO KEY: other documents of these customers can still be inserted meanwhile
+            # (their foreign key checks take KEY SHARE locks).
+            self.env.cr.execute(SQL(
+                "SELECT id FROM res_partner WHERE id IN %s ORDER BY id FOR NO KEY UPDATE",
+                tuple(partner_ids),
+            ))
+        balances = self._balances(partner_ids)
         for vals in vals_list:
-            balance = balances[vals["partner_id"]]
-            change = vals.get("points_earned", 0) - vals.get("points_used", 0)
-            if balance[0] + change < 0:
+            change = _change(vals)
+            if balances[vals["partner_id"]] + change < 0:
                 if not clamp:
                     partner = Partner.browse(vals["partner_id"])
                     raise ValidationError(self.env._(
                         "%(customer)s has %(balance)s points; %(points)s cannot be used.",
                         customer=partner.display_name,
-                        balance=balance[0],
+                        balance=balances[vals["partner_id"]],
                         points=-change,
                     ))
-                change = -balance[0]
+                change = -balances[vals["partner_id"]]
                 if vals.get("points_earned"):
                     vals["points_earned"] = change
                 else:
                     vals["points_used"] = -change
-            balance[0] += change
-            balance[1] += vals.get("points_earned", 0)
-            vals["balance_after"] = balance[0]
+            balances[vals["partner_id"]] += change
         # A clamped decrease may have come down to nothing.
         vals_list = [vals for vals in vals_list if _changes_balance(vals)]
         lines = self.sudo().create(vals_list)
-        for partner in Partner.browse(partner_ids):
-            partner.write(dict(zip(("loyalty_points", "loyalty_points_total"),
-                                   balances[partner.id], strict=True)))
-        if update_tiers:
-            lines._retail_update_tiers()
+        if decreasing:
+            Partner._retail_points_refresh(partner_ids)
+        else:
+            self.env["retail.customer.facts"]._refresh_or_queue(partner_ids, facts={"points"})
         return lines
 
-    def _retail_update_tiers(self):
-        """Update the tiers of these lines' customers, per company."""
-        partner_ids_by_company = defaultdict(set)
-        for line in self:
-            partner_ids_by_company[line.company_id.id].add(line.partner_id.id)
-        for company_id, partner_ids in partner_ids_by_company.items():
-            self.env["res.partner"].sudo().browse(partner_ids).with_company(
-                company_id)._retail_update_tiers()
+    @api.model
+    def _balances(self, partner_ids):
+        """{customer id: points balance} from the history this transaction sees."""
+        self.flush_model(["partner_id", "points_earned", "points_used"])
+        self.env.cr.execute(SQL(
+            """
+            SELECT partner_id, SUM(points_earned - points_used)
+              FROM retail_points_line WHERE partner_id = ANY(%s) GROUP BY partner_id
+            """,
+            list(partner_ids),
+        ))
+        balances = dict.fromkeys(partner_ids, 0)
+        balances.update(self.env.cr.fetchall())
+        return balances
 
     @api.model
     def _net_by_move(self, moves):

@@ -26,11 +26,13 @@ class RetailPointsRedeemMixin(models.AbstractModel):
 
     def retail_redeem_points(self, points):
         """Redeem ``points`` of the customer's balance on this document (XML-RPC friendly)."""
-        self.ensure_one()
+        if len(self) != 1:
+            raise UserError(self.env._("Redeem points on one document at a time."))
+        self.env["res.partner"]._retail_check_points_number(points, positive=True)
+        # Nothing of a document the user may not change is read, nor told in an error.
+        self.check_access("write")
         partner = self.partner_id.commercial_partner_id
         company = self.company_id
-        if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
-            raise UserError(self.env._("Enter a positive whole number of points to redeem."))
         if not self._retail_can_redeem():
             raise UserError(self.env._(
                 "Points can only be redeemed on a draft customer invoice or a quotation."))
@@ -57,7 +59,6 @@ class RetailPointsRedeemMixin(models.AbstractModel):
             raise UserError(self.env._(
                 "%(customer)s has %(balance)s points; %(points)s cannot be used.",
                 customer=partner.display_name, balance=partner.loyalty_points, points=points))
-        self.check_access("write")
         # Only this method writes points on a line (the lines refuse it otherwise).
         self.sudo().write(self._retail_discount_line_command({
             "product_id": product.id,

@@ -1,10 +1,13 @@
 import logging
+import math
 
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 from odoo.tools.safe_eval import datetime, dateutil, safe_eval, time
 
@@ -12,6 +15,16 @@ _logger = logging.getLogger(__name__)
 
 # Memberships changed in one run above which the tables' statistics are refreshed.
 BULK_CHANGES = 10_000
+# PostgreSQL's integer: a larger value would fail the write with a bare database error.
+MAX_INT = 2**31 - 1
+# The bounds of the rule's numbers (beyond them, dates computed from them overflow).
+RULE_BOUNDS = {
+    "age_from": (0, 150), "age_to": (0, 150),
+    "sales_days": (0, 36_500), "purchase_days": (0, 36_500),
+    "recency_min": (0, 36_500), "recency_max": (0, 36_500),
+    "purchase_min": (0, MAX_INT), "purchase_max": (0, MAX_INT),
+    "points_min": (0, MAX_INT), "points_max": (0, MAX_INT),
+}
 
 RFM_TYPES = [
     ("loyal", "Loyal"),
@@ -34,6 +47,12 @@ RULE_FIELDS = [
     "use_debt", "debt_min", "debt_max", "debt_status",
     "use_points", "points_min", "points_max", "tier_ids", "rfm_type", "domain",
 ]
+
+
+def _complaint(error):
+    """What the database said about a failing query, in plain words (without the
+    query)."""
+    return (error.diag.message_primary or str(error)).strip()
 
 
 class RetailSegment(models.Model):
@@ -135,7 +154,15 @@ class RetailSegment(models.Model):
     match_count = fields.Integer(
         string="Matching Now", compute="_compute_match_count",
         help="Customers the rule matches today, before the exclusive group is applied.")
+    rule_error = fields.Char(
+        compute="_compute_match_count",
+        help="Why the rule cannot count its customers now (it matches nobody meanwhile).")
     last_recompute = fields.Datetime(string="Last Computed", readonly=True, copy=False)
+    last_error = fields.Text(
+        readonly=True, copy=False,
+        help="Why the last recompute skipped the segment: its customers keep the segment "
+        "they had. Cleared when the segment is recomputed or its rule changes.")
+    last_error_date = fields.Datetime(string="Failing Since", readonly=True, copy=False)
 
     _tag_unique = models.Constraint("UNIQUE(tag_id)", "Each segment has its own tag.")
     _age_range = models.Constraint(
@@ -163,6 +190,8 @@ class RetailSegment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_values(vals)
         needing = [vals for vals in vals_list if not vals.get("tag_id")]
         tags = self.env["res.partner.category"].sudo().create([
             {"name": vals.get("name") or "", "color": vals.get("color", 0)}
@@ -172,6 +201,10 @@ class RetailSegment(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._check_values(vals)
+        if not vals.keys().isdisjoint(RULE_FIELDS):
+            # The error was the old rule's: the new one runs at the next recompute.
+            vals = {**vals, "last_error": False, "last_error_date": False}
         stopping = self.browse()
         if vals.get("active") is False or vals.get("match") == "manual":
             stopping = self.filtered(lambda s: s.active and s.match != "manual")
@@ -204,17 +237,74 @@ class RetailSegment(models.Model):
     # Constraints
     # ------------------------------------------------------------------
 
+    @api.model
+    def _check_values(self, vals):
+        """Values of the wrong type or beyond what the database stores (sent over the
+        API) get a clear error rather than a traceback, before anything is written."""
+        for name, value in vals.items():
+            field = self._fields.get(name)
+            if field is None:
+                continue
+            if not self._valid_value(field, value):
+                raise ValidationError(self.env._(
+                    "“%(value)s” is not a valid value for the field %(field)s of a customer "
+                    "segment.", value=value, field=field._description_string(self.env)))
+            low, high = RULE_BOUNDS.get(name, (None, None))
+            if low is not None and not low <= field.convert_to_cache(value, self.browse()) <= high:
+                raise ValidationError(self.env._(
+                    "The field %(field)s of a customer segment must be between %(low)s and "
+                    "%(high)s, not %(value)s.",
+                    field=field._description_string(self.env), low=low, high=high,
+                    value=value))
+
+    def _valid_value(self, field, value):
+        if field.type == "many2one":
+            # Odoo would store a string as no record at all.
+            return (value is False or value is None or isinstance(value, models.BaseModel)
+                    or (type(value) is int and 0 < value <= MAX_INT))
+        if field.type not in ("integer", "float", "monetary", "selection"):
+            return True
+        try:
+            value = field.convert_to_cache(value, self.browse())
+            if field.type == "integer":
+                return -MAX_INT - 1 <= value <= MAX_INT
+            if field.type in ("float", "monetary"):
+                return math.isfinite(value)
+        except (ValueError, TypeError, OverflowError):
+            return False
+        return True
+
     @api.constrains(*RULE_FIELDS)
     def _check_rule(self):
+        today = fields.Date.context_today(self)
         for segment in self:
             if segment.match == "manual":
                 continue
             # Raises on a domain that does not evaluate or names unknown fields.
-            conditions = segment._rule_conditions(fields.Date.context_today(self))
+            conditions = segment._rule_conditions(today)
             if not conditions:
                 raise ValidationError(self.env._(
                     "The segment %(segment)s has no condition: check at least one, or "
                     "choose “Set by hand”.", segment=segment.display_name))
+            segment._check_rule_runs(today)
+
+    def _check_rule_runs(self, today):
+        """Run the rule as the recompute will, without reading a row (LIMIT 0: the
+        query is parsed and planned): a rule the database refuses (a value of the wrong
+        type in the other conditions...) is not saved, rather than failing every
+        recompute."""
+        self.ensure_one()
+        # No row is read: nothing to flush.
+        facts = self._facts_query(
+            self.company_id, today, self._facts_windows(self), rfm=bool(self.rfm_type))
+        condition = self._rule_condition(today)
+        _rows, complaint = self._execute_guarded(SQL(
+            "WITH facts AS (%s) SELECT 1 FROM facts f WHERE %s LIMIT 0", facts, condition))
+        if complaint:
+            raise ValidationError(self.env._(
+                "The rule of the segment %(segment)s cannot run, the database refuses it: "
+                "“%(error)s”. Check its other conditions.",
+                segment=self.display_name, error=complaint))
 
     # ------------------------------------------------------------------
     # Computes
@@ -229,34 +319,79 @@ class RetailSegment(models.Model):
     @api.depends(*RULE_FIELDS)
     def _compute_match_count(self):
         """One query per company for all the segments: each rule is a filtered count over
-        the company's customer facts."""
+        the company's customer facts. A rule that fails counts nobody and says why; the
+        others still count."""
         today = fields.Date.context_today(self)
         self.match_count = 0
+        self.rule_error = False
         for company, segments in self.grouped("company_id").items():
-            rules = []
-            for segment in segments:
-                if segment.match == "manual":
-                    continue
-                try:
-                    condition = segment._rule_condition(today)
-                except ValidationError:
-                    continue  # shown when saving
-                if condition is not None:
-                    rules.append((segment, condition))
-            if not company or not rules:
+            conditions, failures = segments.filtered(
+                lambda s: s.match != "manual")._build_rules(today)
+            for segment, message in failures.items():
+                segment.rule_error = message
+            if not company or not conditions:
                 continue
             self._flush_for_facts()
-            facts = self._facts_query(
-                company, today, self._facts_windows([s for s, _c in rules]),
-                rfm=any(s.rfm_type for s, _c in rules))
-            self.env.cr.execute(SQL(
-                "WITH facts AS (%s) SELECT %s FROM facts f",
-                facts,
-                SQL(", ").join(SQL("COUNT(*) FILTER (WHERE %s)", c) for _s, c in rules),
-            ))
-            for (segment, _condition), count in zip(
-                    rules, self.env.cr.fetchone(), strict=True):
+            counts, _error = self._count_matches(company, today, conditions)
+            if counts is None:
+                counts = []
+                for segment, condition in conditions.items():
+                    count, complaint = self._count_matches(company, today, {segment: condition})
+                    counts.append(count[0] if count else 0)
+                    segment.rule_error = complaint
+            for segment, count in zip(conditions, counts, strict=True):
                 segment.match_count = count
+
+    # ------------------------------------------------------------------
+    # Running rules without letting them fail the transaction
+    # ------------------------------------------------------------------
+
+    def _build_rules(self, today):
+        """The SQL condition of each of these segments' rules, and why each rule that no
+        longer builds fails (a field of its domain gone since it was saved...):
+        ``({segment: condition}, {segment: message})``. The fields the conditions read
+        are flushed now, not under the savepoint that runs them (a rollback would lose the
+        flush)."""
+        conditions, failures = {}, {}
+        for segment in self:
+            try:
+                condition = segment._rule_condition(today)
+            except (ValidationError, ValueError, OverflowError) as error:
+                failures[segment] = str(error.args[0] if error.args else error)
+                continue
+            if condition is not None:
+                self.env.flush_query(condition)
+                conditions[segment] = condition
+        return conditions, failures
+
+    @api.model
+    def _execute_guarded(self, query):
+        """Run ``query`` under a savepoint: ``(rows, None)``, or ``(None, complaint)``
+        with what the database said when it fails. Concurrency errors belong to the
+        transaction, not to the query: they go up, for it to be retried."""
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(query, log_exceptions=False)
+                return cr.fetchall(), None
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise
+        except psycopg2.Error as error:
+            return None, _complaint(error)
+
+    @api.model
+    def _count_matches(self, company, today, conditions, partner_ids=None):
+        """The customers of ``company`` each rule of ``conditions`` ({segment: condition})
+        matches, one query: ``([count, ...], None)``, or ``(None, complaint)``."""
+        facts = self._facts_query(
+            company, today, self._facts_windows(conditions),
+            rfm=any(s.rfm_type for s in conditions), partner_ids=partner_ids)
+        rows, complaint = self._execute_guarded(SQL(
+            "WITH facts AS (%s) SELECT %s FROM facts f",
+            facts,
+            SQL(", ").join(SQL("COUNT(*) FILTER (WHERE %s)", c) for c in conditions.values()),
+        ))
+        return (list(rows[0]) if rows else None), complaint
 
     # ------------------------------------------------------------------
     # The rule, as SQL over the facts of a customer (alias ``f``)
@@ -375,8 +510,6 @@ class RetailSegment(models.Model):
             "active", "commercial_partner_id", "company_id", "customer_rank", "birthday",
             "gender", "state_id", "debt_amount", "debt_status", "loyalty_points",
             "loyalty_tier_id", "category_id"])
-        self.flush_model()
-        self.env["retail.segment.member"].flush_model()
 
     @api.model
     def _facts_query(self, company, today, windows=(), rfm=False, partner_ids=None):
@@ -503,18 +636,27 @@ class RetailSegment(models.Model):
     def _recompute(self, partner_ids=None):
         """Recompute every active rule segment of these segments' companies (exclusive
         groups decide together), for all the customers or only ``partner_ids``. Returns
-        the number of memberships added and removed."""
+        the number of memberships added and removed.
+
+        A rule that fails is skipped with its exclusive group, and the error kept on the
+        segment for the manager (:meth:`_recompute_company_guarded`): it never fails the
+        posting or the cron that runs the recompute."""
         segments = self.sudo().search([
             ("match", "!=", "manual"), ("company_id", "in", self.company_id.ids)])
         if partner_ids is not None:
-            # RFM quintiles are relative to all the customers: those groups wait for the
-            # full recompute (nightly or "Recompute now").
-            segments = segments.browse(s.id for group in segments._rule_groups()
-                                       if not any(group.mapped("rfm_type")) for s in group)
+            # RFM quintiles are relative to all the customers, and a rule that failed is
+            # retried by the full recompute only (not at every posting): those groups
+            # wait for it (nightly or "Recompute now").
+            segments = segments.browse(
+                s.id for group in segments._rule_groups()
+                if not any(group.mapped("rfm_type")) and not any(group.mapped("last_error"))
+                for s in group)
             partner_ids = list(partner_ids)
         if not segments or partner_ids == []:
             return 0, 0
         segments._flush_for_facts()
+        segments.flush_model()
+        self.env["retail.segment.member"].flush_model()
         if partner_ids is not None:
             self.env.cr.execute(SQL(
                 "SELECT DISTINCT commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
@@ -522,23 +664,83 @@ class RetailSegment(models.Model):
             partner_ids = [row[0] for row in self.env.cr.fetchall()]
         today = fields.Date.context_today(self)
         added = removed = 0
+        recomputed = segments.browse()
+        failures = {}
         for company, company_segments in segments.grouped("company_id").items():
-            company_added, company_removed = company_segments._recompute_company(
-                company, today, partner_ids)
+            (company_added, company_removed), done, failed = (
+                company_segments._recompute_company_guarded(company, today, partner_ids))
             added += company_added
             removed += company_removed
+            recomputed |= done
+            failures.update(failed)
+        segments._record_failures(failures)
         if partner_ids is None:
             segments._sync_tags()
-            segments.write({"last_recompute": fields.Datetime.now()})
+            recomputed.write({
+                "last_recompute": fields.Datetime.now(),
+                "last_error": False,
+                "last_error_date": False,
+            })
         if added or removed:
             self._invalidate_members()
         return added, removed
 
-    def _recompute_company(self, company, today, partner_ids):
+    def _recompute_company_guarded(self, company, today, partner_ids):
+        """:meth:`_recompute_company` under a savepoint. When it fails, each rule is run
+        alone to find those that fail; their exclusive groups are skipped (the customers
+        keep the segments they had: a group decides together) and the others are
+        recomputed. Returns the counts, the segments recomputed and
+        ``{segment: why it was skipped}``."""
+        conditions, failures = self._build_rules(today)
+        segments = self._without_groups_of(failures)
+        counts = (0, 0)
+        while segments:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    counts = segments._recompute_company(
+                        company, today, partner_ids, conditions, self - segments)
+                break
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except psycopg2.Error as error:
+                failing = {}
+                for segment in segments.filtered(lambda s: s in conditions):
+                    _counts, complaint = self._count_matches(
+                        company, today, {segment: conditions[segment]}, partner_ids)
+                    if complaint:
+                        failing[segment] = complaint
+                # Not one rule of its own: the segments cannot be recomputed together.
+                failures.update(failing or dict.fromkeys(segments, _complaint(error)))
+                segments = self._without_groups_of(failures)
+        for group in self._rule_groups():
+            if failed := group.filtered(lambda s: s in failures):
+                for segment in group - failed:
+                    failures[segment] = self.env._(
+                        "Not recomputed: the segment %(segment)s of the same exclusive "
+                        "group fails.", segment=failed[0].display_name)
+        return counts, segments, failures
+
+    def _without_groups_of(self, failures):
+        return self.browse(
+            s.id for group in self._rule_groups()
+            if not any(s in failures for s in group) for s in group)
+
+    def _record_failures(self, failures):
+        """Log the segments skipped and keep why on each for the manager; rewritten
+        only when the reason changes (each posting would otherwise write the segment)."""
+        now = fields.Datetime.now()
+        for segment, message in failures.items():
+            _logger.warning("Segment %r (id %s) of %s skipped: %s",
+                            segment.name, segment.id, segment.company_id.name, message)
+            if segment.last_error != message:
+                segment.sudo().write({"last_error": message, "last_error_date": now})
+
+    def _recompute_company(self, company, today, partner_ids, conditions, skipped):
         """The memberships of these segments (one company), in a constant number of
-        statements. The facts are computed once, each exclusive group is one ``CASE``,
-        and each customer's segment ids are compared with those stored (a hash full
-        join): only the customers whose segments changed are written.
+        statements, with the rule ``conditions`` ({segment: SQL}); the segments
+        ``skipped`` keep their members. The facts are computed once, each exclusive
+        group is one ``CASE``, and each customer's segment ids are compared with those
+        stored (a hash full join): only the customers whose segments changed are written.
 
         The full recompute goes through temporary tables with fresh statistics, which
         keep the plans right whatever the number of changes; the recompute of a few
@@ -546,7 +748,7 @@ class RetailSegment(models.Model):
         cr = self.env.cr
         cases = SQL(", ").join(
             SQL("CASE %s END", SQL(" ").join(
-                SQL("WHEN %s THEN %s", segment._rule_condition(today), segment.id)
+                SQL("WHEN %s THEN %s", conditions.get(segment, SQL("FALSE")), segment.id)
                 for segment in group))
             for group in self._rule_groups())
         facts = self._facts_query(
@@ -556,9 +758,12 @@ class RetailSegment(models.Model):
         kept = SQL("'{}'::int[]")
         if partner_ids is not None:
             stored = SQL("%s AND partner_id = ANY(%s)", stored, partner_ids)
-            # The segments not recomputed (RFM types) stay as they are.
+            # The segments not recomputed (RFM types, failing rules) stay as they are.
             kept = SQL("ARRAY(SELECT x FROM unnest(o.segment_ids) x WHERE x <> ALL(%s))",
                        self.ids)
+        elif skipped:
+            kept = SQL("ARRAY(SELECT x FROM unnest(o.segment_ids) x WHERE x = ANY(%s))",
+                       skipped.ids)
         # The customers whose segments change, with their old and new segment ids.
         diff = SQL(
             """
@@ -661,9 +866,10 @@ class RetailSegment(models.Model):
                 SQL(", ").join(SQL("%s AS (%s)", SQL.identifier(f"write_{i}"), w)
                               for i, w in enumerate(writes)),
                 counts,
-            ))
+            ), log_exceptions=False)  # a failing rule is logged by the caller, once
             return cr.fetchone()
-        cr.execute(SQL("CREATE TEMPORARY TABLE retail_segment_diff ON COMMIT DROP AS %s", diff))
+        cr.execute(SQL("CREATE TEMPORARY TABLE retail_segment_diff ON COMMIT DROP AS %s", diff),
+                   log_exceptions=False)
         if not cr.rowcount:
             cr.execute(SQL("DROP TABLE retail_segment_diff"))
             return 0, 0

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 
@@ -42,6 +43,25 @@ class RetailSegmentMember(models.Model):
             )
             """
         ))
+
+    def _retail_check_engine(self):
+        if not self.env.su:
+            raise UserError(self.env._(
+                "Segment memberships follow the segment rules: edit a segment's rule, or "
+                "the customer's tags, instead."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._retail_check_engine()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._retail_check_engine()
+        return super().write(vals)
+
+    def unlink(self):
+        self._retail_check_engine()
+        return super().unlink()
 
     def _compute_segment_ids(self):
         self.env.cr.execute(SQL(

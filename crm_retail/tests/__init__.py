@@ -10,3 +10,7 @@ from . import test_debt
 from . import test_debt_reminder
 from . import test_debt_statement
 from . import test_segment
+from . import test_role_matrix
+from . import test_multi_company_wizards
+from . import test_derived_facts_protection
+from . import test_customer_facts

@@ -48,6 +48,8 @@ class RetailCommon(AccountTestInvoicingCommon):
         return move
 
     def assertStats(self, partner, total, count, last_date):
+        # Statistics are refreshed when the transaction is flushed, as at every request's end.
+        self.env.cr.flush()
         self.assertRecordValues(partner, [{
             "retail_total_sales": total,
             "retail_purchase_count": count,

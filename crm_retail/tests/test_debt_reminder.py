@@ -1,12 +1,21 @@
+import json
+import logging
 from datetime import timedelta
 from unittest.mock import patch
 
 from psycopg2.errors import CheckViolation, UniqueViolation
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, LockError, UserError, ValidationError
 from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.crm_retail.models.retail_debt_reminder_level import (
+    LOCK_RETRIES,
+    LOCK_RETRY_WAIT,
+    LOCK_STALLED_RUNS,
+    RUN_PARAM,
+)
 
 from .common import RetailCommon
 
@@ -70,6 +79,22 @@ class TestDebtReminder(RetailCommon):
             self.Level._cron_send_reminders()
         self.env.flush_all()
         return progress
+
+    def _hold(self, partner, tries=None):
+        """Another transaction holds the customer's row: its lock fails (the first
+        ``tries`` times, None: always). Returns the patch and the customers tried, in
+        order."""
+        partner_class = type(self.env["res.partner"])
+        lock = partner_class.lock_for_update
+        tried = []
+
+        def lock_or_fail(records, **kwargs):
+            tried.append(records.id)
+            if records.id == partner.id and (tries is None or tried.count(partner.id) <= tries):
+                raise LockError("Cannot grab a lock on records")
+            return lock(records, **kwargs)
+
+        return patch.object(partner_class, "lock_for_update", lock_or_fail), tried
 
     def _break(self, template):
         """A template that no longer renders (edited in the database: the form would
@@ -300,6 +325,85 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(len(self.Reminder.search([])), 1, "the rest waits for the next run")
         self._run_cron()
         self.assertEqual(len(self.Reminder.search([])), 2)
+
+    # ------------------------------------------------------------------
+    # Customers held by another transaction (an invoice being posted)
+    # ------------------------------------------------------------------
+
+    def test_held_customer_tried_again_after_the_others(self):
+        held_invoice = self._invoice(self.customer, 10)
+        other_invoice = self._invoice(self.other, 35)
+        hold, tried = self._hold(self.customer, tries=1)
+        with hold, patch(f"{LEVEL_MODULE}.time") as clock:
+            progress = self._run_cron()
+        self.assertEqual(tried.count(self.customer.id), 2)
+        self.assertGreater(len(tried) - 1 - tried[::-1].index(self.customer.id),
+                           tried.index(self.other.id), "tried again after the others")
+        clock.sleep.assert_called_once_with(LOCK_RETRY_WAIT)
+        self.assertReminded(self.customer, [(self.level_7, held_invoice)])
+        self.assertReminded(self.other, [(self.level_30, other_invoice)])
+        # Both done: no work left for another call.
+        self.assertEqual(progress.call_args_list[0].kwargs, {"remaining": 2})
+        self.assertEqual(sorted(c.args for c in progress.call_args_list[1:]), [(), (1,), (1,)])
+        self.assertFalse(self.env["ir.config_parameter"].get_param(RUN_PARAM))
+
+    def test_customer_held_throughout_is_left_for_the_next_call(self):
+        held_invoice = self._invoice(self.customer, 10)
+        failing = self.Partner.create({"name": "Lê Thị Hỏng", "email": "hong@example.com"})
+        self._invoice(failing, 10)
+        self._invoice(self.other, 35)
+        self._break(self.template_first)
+        ICP = self.env["ir.config_parameter"]
+
+        hold, tried = self._hold(self.customer)
+        with hold, patch(f"{LEVEL_MODULE}.time") as clock, \
+                self.assertLogs(LEVEL_MODULE, logging.INFO) as logs:
+            progress = self._run_cron()
+        self.assertEqual(tried.count(self.customer.id), 1 + LOCK_RETRIES)
+        self.assertEqual(clock.sleep.call_count, LOCK_RETRIES)
+        self.assertEqual(progress.call_args_list[-1].kwargs, {"remaining": 1},
+                         "the scheduler calls the cron again for the customer left")
+        self.assertIn("1 customers left for the next call (1 held", logs.output[-1])
+        self.assertFalse(self._reminders(self.customer))
+        self.assertFalse(self._reminders(failing))
+        failure_notes = failing.message_ids
+        self.assertEqual(len(self._reminders(self.other)), 1)
+
+        # The next calls of the day go on with the held customer only: the failed one
+        # is not tried (nor noted) again, the one reminded is no longer due.
+        for stalled in range(1, LOCK_STALLED_RUNS + 1):
+            tried.clear()
+            with hold, patch(f"{LEVEL_MODULE}.time"), mute_logger(LEVEL_MODULE):
+                progress = self._run_cron()
+            self.assertEqual(set(tried), {self.customer.id})
+            self.assertEqual(progress.call_args_list[-1].kwargs, {"remaining": 1})
+            self.assertEqual(json.loads(ICP.get_param(RUN_PARAM))["stalled"], stalled)
+        self.assertEqual(failing.message_ids, failure_notes)
+        self.assertEqual(len(self._reminders(self.other)), 1)
+
+        # Held through that many calls sending nothing: left for tomorrow's run.
+        with hold, patch(f"{LEVEL_MODULE}.time"), \
+                self.assertLogs(LEVEL_MODULE, "WARNING") as logs:
+            progress = self._run_cron()
+        self.assertEqual(progress.call_args_list[-1].kwargs, {"remaining": 0})
+        self.assertIn("1 customers still held by another transaction", logs.output[0])
+        self.assertFalse(ICP.get_param(RUN_PARAM))
+
+        # Tomorrow: a run of its own, the customer free again and the failed one retried.
+        self.template_first.subject = "Reminder"
+        with freeze_time(TODAY + timedelta(days=1)):
+            self._run_cron()
+        self.assertReminded(self.customer, [(self.level_7, held_invoice)])
+        self.assertEqual(len(self._reminders(failing)), 1)
+
+    def test_send_now_on_a_held_customer(self):
+        self._invoice(self.customer, 10)
+        hold, _tried = self._hold(self.customer)
+        with hold:
+            result = self.Level.with_user(self.accountant)._action_send_now(self.customer)
+        self.assertEqual(result["params"]["type"], "warning")
+        self.assertIn("another operation is updating them", result["params"]["message"])
+        self.assertFalse(self._reminders(self.customer))
 
     # ------------------------------------------------------------------
     # Activities

@@ -58,6 +58,7 @@ class TestFunnel(RetailCommon):
         self.assertIn(order.name, self.lead.message_ids[0].body)
         order.action_confirm()
         self.assertEqual(self.lead.stage_id, self.stage["contract"])
+        self.env.cr.flush()  # as at the end of the request
         self.assertEqual(self.customer.retail_stage_id, self.stage["contract"])
 
     def test_invoice_without_card_creates_one(self):
@@ -195,6 +196,7 @@ class TestFunnel(RetailCommon):
             with self._record_queries() as queries:
                 orders.action_confirm()
                 self.env.flush_all()
+            self.env.cr.flush()  # the customers' stage follows when the request ends
             self.assertEqual(set(orders.partner_id.retail_stage_id.ids),
                              {self.stage["contract"].id})
             return [q for q in queries if "crm_lead" in q or "crm_stage" in q
@@ -203,3 +205,39 @@ class TestFunnel(RetailCommon):
         funnel_queries(3)
         small, large = funnel_queries(10), funnel_queries(20)
         self.assertEqual(len(small), len(large), large)
+
+    def test_card_of_a_first_purchase_belongs_to_the_selling_company(self):
+        """A customer shared by two companies buying from each gets a card in each; the
+        pipeline of one company never shows the other's."""
+        company_2 = self.setup_other_company(name="Chi nhánh Hà Nội")["company"]
+        company_2.retail_create_lead_on_purchase = True
+        shared = self.Partner.create({"name": "Khách hai chi nhánh"})
+        self._sell(shared, 100000)
+        self.env["account.move"].with_company(company_2).create({
+            "move_type": "out_invoice", "partner_id": shared.id, "invoice_date": "2026-01-20",
+            "company_id": company_2.id,
+            "invoice_line_ids": [Command.create({
+                "name": "Hàng", "quantity": 1, "price_unit": 50000,
+                "tax_ids": [Command.clear()]})],
+        }).action_post()
+        cards = self.Lead.search([("partner_id", "=", shared.id)])
+        self.assertEqual(sorted(cards.company_id.ids), sorted([self.env.company.id, company_2.id]))
+        self.assertTrue(all(card.stage_id == self.stage["contract"] for card in cards))
+
+    def test_each_card_names_its_own_documents(self):
+        """Posting a batch for many customers: each card's note names its customer's
+        invoice, not the batch's."""
+        buyers = self.Partner.create([{"name": f"Khách lô {i}"} for i in range(3)])
+        invoices = self.env["account.move"].create([{
+            "move_type": "out_invoice", "partner_id": buyer.id, "invoice_date": "2026-01-15",
+            "invoice_line_ids": [Command.create({
+                "name": "Hàng", "quantity": 1, "price_unit": 10000,
+                "tax_ids": [Command.clear()]})],
+        } for buyer in buyers])
+        invoices.action_post()
+        for invoice in invoices:
+            card = self.Lead.search([("partner_id", "=", invoice.partner_id.id)])
+            body = card.message_ids[0].body
+            self.assertIn(invoice.name, body)
+            for other in invoices - invoice:
+                self.assertNotIn(other.name, body)

@@ -39,6 +39,7 @@ class TestPurchaseStatistics(RetailCommon):
         # A fully reversed invoice is no purchase: the earlier one is the last.
         self.assertStats(self.customer, 80000, 1, "2026-03-01")
         credit_note.button_draft()
+        self.env.cr.flush()
         self.assertEqual(self.customer.retail_total_sales, 580000)
 
     def test_contact_invoices_count_on_the_company(self):
@@ -82,7 +83,7 @@ class TestPurchaseStatistics(RetailCommon):
             self.env.flush_all()
             with self._record_queries() as queries:
                 moves.action_post()
-                self.env.flush_all()
+                self.env.cr.flush()
             self.assertEqual(sum(partners.mapped("retail_purchase_count")), count)
             return [query for query in queries
                     if "retail_" in query or "FOR NO KEY UPDATE" in query]

@@ -4,8 +4,10 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import freeze_time, tagged
+from odoo.tests import Form, freeze_time, tagged
+from odoo.tools import SQL
 
+from ..hooks import post_init_hook
 from .common import RetailCommon
 
 SHIPPED = [
@@ -502,3 +504,122 @@ class TestSegmentReports(SegmentCommon):
         self.assertEqual(pareto.sorted("rank").mapped("cumulative_share"),
                          [80.0, 85.0, 90.0, 95.0, 100.0])
         self.assertEqual(pareto.sorted("rank").mapped("percentile"), [20, 40, 60, 80, 100])
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-03-01 12:00:00")
+class TestSegmentBrokenRule(SegmentCommon):
+    """A rule the database refuses is not saved; one that fails later is skipped and
+    reported, and never stops a posting."""
+
+    BAD_DOMAIN = "[('id', 'in', 'abc')]"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.buyers = cls.Segment.create(
+            {"name": "Đã mua", "use_purchases": True, "purchase_min": 1})
+        # An exclusive group: the rule that will break first, a sibling after it.
+        cls.broken = cls.Segment.create({
+            "name": "Sắp hỏng", "group": "thử", "sequence": 1, "use_purchases": True,
+            "purchase_min": 1, "domain": "[('customer_rank', '>', 0)]"})
+        cls.sibling = cls.Segment.create({
+            "name": "Cùng nhóm", "group": "thử", "sequence": 2, "use_sales": True,
+            "sales_min": 1})
+
+    def _break(self, domain=BAD_DOMAIN):
+        """Save a domain behind the validation's back, as a rule saved before it."""
+        self.env.cr.execute(SQL(
+            "UPDATE retail_segment SET domain = %s WHERE id = %s", domain, self.broken.id))
+        self.broken.invalidate_recordset(["domain"])
+
+    def test_refused_at_save(self):
+        # assertRaises, unlike assertRaisesRegex, rolls back as a failed request does.
+        with self.assertRaises(ValidationError) as caught:
+            self.Segment.create({"name": "Hỏng ngay", "use_age": True,
+                                 "domain": self.BAD_DOMAIN})
+        self.assertRegex(str(caught.exception), "(?s)Hỏng ngay.*abc")
+        self.assertFalse(self.Segment.with_context(active_test=False).search(
+            [("name", "=", "Hỏng ngay")]))
+        self.assertFalse(self.env["res.partner.category"].search(
+            [("name", "=", "Hỏng ngay")]), "nor its tag")
+        with self.assertRaises(ValidationError) as caught:
+            self.buyers.write({"domain": self.BAD_DOMAIN})
+        self.assertIn("abc", str(caught.exception))
+        self.buyers.invalidate_recordset()
+        self.assertEqual(self.buyers.domain, "[]")
+
+    def test_bad_values(self):
+        cases = [
+            {"use_age": True, "age_from": -1},
+            {"use_age": True, "age_to": 1_000_000},
+            {"use_age": True, "age_from": "abc"},
+            {"use_age": True, "gender": "robot"},
+            {"use_age": True, "company_id": "abc"},
+            {"use_sales": True, "sales_days": -30},
+            {"use_recency": True, "recency_min": 10**9},
+            {"use_points": True, "points_min": 2**31},
+            {"use_purchases": True, "purchase_min": [1]},
+            {"use_debt": True, "debt_min": float("inf")},
+        ]
+        for vals in cases:
+            with self.subTest(vals=vals), self.assertRaises(ValidationError):
+                self.Segment.create({"name": "Sai", **vals})
+        with self.assertRaises(ValidationError):
+            self.buyers.write({"purchase_days": 10**7})
+        with self.assertRaises(ValidationError):
+            self.buyers.write({"sequence": 2**40})
+        self.assertFalse(self.Segment.search([("name", "=", "Sai")]))
+        self.buyers.invalidate_recordset()
+        self.assertEqual((self.buyers.purchase_days, self.buyers.sequence), (0, 10))
+
+    def test_broken_rule_skipped(self):
+        first = self._customer("Mua trước")
+        self._invoice(first, MILLION, "2026-02-10")
+        self.env.cr.flush()
+        self.assertIn(self.broken.tag_id, first.category_id)
+        self._break()
+        # Posting runs the recompute of the customer's segments: it still posts.
+        second = self._customer("Mua sau")
+        invoice = self._invoice(second, MILLION, "2026-02-20")
+        self.env.cr.flush()
+        self.assertEqual(invoice.state, "posted")
+        self.assertIn("abc", self.broken.last_error)
+        self.assertTrue(self.broken.last_error_date)
+        self.assertIn("Sắp hỏng", self.sibling.last_error, "its group waits with it")
+        self.assertFalse(self.buyers.last_error)
+        self.assertIn(second, self._holders(self.buyers), "the other segments recompute")
+        self.assertNotIn(second, self._holders(self.broken) | self._holders(self.sibling))
+        self.assertIn(first, self._holders(self.broken), "members kept meanwhile")
+
+        # The form opens; the live count is 0 with the reason, the others still count.
+        form = Form(self.broken)
+        self.assertEqual(form.match_count, 0)
+        self.assertIn("abc", form.rule_error)
+        self.env.invalidate_all()
+        segments = self.broken | self.buyers
+        self.assertEqual(segments.mapped("match_count"), [0, 2])
+        self.assertFalse(self.buyers.rule_error)
+
+        # The nightly run goes on with the others and keeps the error.
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress",
+                          return_value=float("inf")):
+            self.Segment._cron_recompute()
+        self.assertTrue(self.buyers.last_recompute)
+        self.assertFalse(self.broken.last_recompute)
+        self.assertIn("abc", self.broken.last_error)
+        self.assertEqual(self._holders(self.broken) & (first | second), first)
+
+        # Once the rule runs again, the next recompute clears the error.
+        self._break("[('customer_rank', '>', 0)]")
+        self._recompute()
+        self.assertFalse(self.broken.last_error or self.broken.last_error_date)
+        self.assertFalse(self.sibling.last_error)
+        self.assertTrue(self.broken.last_recompute)
+        self.assertEqual(self._holders(self.broken) & (first | second), first | second)
+
+    def test_install_computes_segments(self):
+        child = self._customer("Bé Hai", birthday="2020-05-05")
+        self.assertFalse(self._segments(child))
+        post_init_hook(self.env)
+        self.assertIn("segment_age_under_15", self._segments(child))

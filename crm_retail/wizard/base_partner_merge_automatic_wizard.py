@@ -1,5 +1,4 @@
 from odoo import models
-from odoo.tools import SQL
 
 
 class BasePartnerMergeAutomaticWizard(models.TransientModel):
@@ -13,7 +12,10 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         # the destination take one without tripping the uniqueness check.
         src_partners.sudo().write({"ref": False})
         # The points balance is set from the merged history in _merge, not copied here.
-        result = super()._update_values(src_partners, dst_partner.sudo())
+        # As superuser on both sides: the destination is written as such (derived facts
+        # are refused to users), so every field is copied, and the sources must then be
+        # read as such too (a user cannot read debt, points or signup fields of others).
+        result = super()._update_values(src_partners.sudo(), dst_partner.sudo())
         if merged_codes and not dst_partner.ref:
             dst_partner.ref = merged_codes.pop(0)
         if merged_codes:
@@ -24,24 +26,12 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
 
     def _merge(self, partner_ids, dst_partner=None, extra_checks=True):
         result = super()._merge(partner_ids, dst_partner=dst_partner, extra_checks=extra_checks)
-        # The merge moved invoices by SQL: recompute the destination's statistics.
+        # The merge moved invoices, journal items and points history by SQL: the
+        # destination's statistics, points, tier, debt and segments follow them.
         partners = self.env["res.partner"].browse(partner_ids).exists()
         self.env["account.move"].invalidate_model(["partner_id", "commercial_partner_id"])
+        self.env["account.move.line"].invalidate_model(["partner_id"])
+        self.env["retail.points.line"].invalidate_model(["partner_id"])
         partners.invalidate_recordset(["retail_invoice_ids"])
-        for fname in ("retail_total_sales", "retail_purchase_count", "retail_last_purchase_date"):
-            self.env.add_to_compute(partners._fields[fname], partners)
-        # The merged customers' points history now belongs to the destination.
-        self.env["retail.points.line"].flush_model()
-        self.env.cr.execute(SQL(
-            """
-            SELECT COALESCE(SUM(COALESCE(points_earned, 0) - COALESCE(points_used, 0)), 0),
-                   COALESCE(SUM(points_earned), 0)
-              FROM retail_points_line WHERE partner_id = %s
-            """,
-            partners.id,
-        ))
-        balance, total = self.env.cr.fetchone()
-        partners.sudo().write(
-            {"loyalty_points": balance, "loyalty_points_total": total})
-        partners._retail_update_tiers()
+        self.env["retail.customer.facts"].sudo()._refresh(partners.ids)
         return result

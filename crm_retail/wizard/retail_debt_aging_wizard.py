@@ -10,6 +10,9 @@ class RetailDebtAgingWizard(models.TransientModel):
         string="As of", required=True, default=fields.Date.context_today,
         help="Items open at this date, aged at this date; payments and reconciliations "
         "made later are left out.")
+    # For the multi-company rule: the report itself shows the user's companies.
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, default=lambda self: self.env.company)
 
     def action_open(self):
         self.ensure_one()

@@ -1,5 +1,5 @@
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
 
 
@@ -82,7 +82,14 @@ class RetailDebtReconcile(models.TransientModel):
     @api.model
     def _open_for(self, partner, company=None):
         company = company or self.env.company
+        # The preview lists journal items as the user, in the user's companies only.
+        if not self.env.su and company not in self.env.companies:
+            raise AccessError(self.env._(
+                "You cannot apply payments in %(company)s.", company=company.name))
+        partner = partner.with_env(self.env)
+        partner.check_access("read")
         partner = partner.commercial_partner_id
+        partner.check_access("read")
         items, foreign, plan = self._preview(partner, company)
         currency = company.currency_id
         remaining = {item.id: item.amount_residual for item in items}
@@ -120,7 +127,9 @@ class RetailDebtReconcile(models.TransientModel):
                 customer=self.partner_id.display_name))
         for line in self.line_ids:
             (line.debit_item_id + line.credit_item_id).reconcile()
-        self.partner_id.message_post(body=self.env._(
+        # An accountant may reconcile without the right to edit contacts: the note is
+        # theirs, posted on the customer they could open this wizard for.
+        self.partner_id.sudo().message_post(author_id=self.env.user.partner_id.id, body=self.env._(
             "%(amount)s of payments and credit notes applied to the oldest invoices "
             "(%(count)s matches).",
             amount=format_amount(self.env, self.amount_to_apply, self.currency_id),

@@ -7,6 +7,8 @@ class RetailDebtReconcileLine(models.TransientModel):
     _order = "id"
 
     wizard_id = fields.Many2one("retail.debt.reconcile", required=True, ondelete="cascade")
+    # Stored for the multi-company rule.
+    company_id = fields.Many2one(related="wizard_id.company_id", store=True)
     currency_id = fields.Many2one(related="wizard_id.currency_id")
     debit_item_id = fields.Many2one("account.move.line", string="Invoice Item", required=True)
     credit_item_id = fields.Many2one("account.move.line", string="Applied Item", required=True)

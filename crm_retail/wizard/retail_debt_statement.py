@@ -136,13 +136,19 @@ class RetailDebtStatement(models.TransientModel):
         return company, date_from, date_to
 
     @api.model
-    def _retail_check_access(self, company):
-        """Statements are for accountants (the wizard's access rights), on their companies.
-        The queries below read journal items in SQL, past record rules: check first."""
+    def _retail_check_access(self, company, partners=None):
+        """Statements are for accountants (the wizard's access rights), on their companies,
+        of customers they may read. The queries below read journal items in SQL, past
+        record rules: check first."""
         self.env["retail.debt.statement"].check_access("create")
         if not self.env.su and company not in self.env.user.company_ids:
             raise AccessError(self.env._(
                 "You cannot see the statements of %(company)s.", company=company.name))
+        if partners:
+            # as this user, whatever environment the partners came with
+            partners = partners.with_env(self.env)
+            partners.check_access("read")
+            partners.commercial_partner_id.check_access("read")
 
     @api.model
     def _retail_receivable_items(self, partner_ids, company, date_to):
@@ -187,7 +193,7 @@ class RetailDebtStatement(models.TransientModel):
         """The statements of customers, by commercial partner id, as plain values for the
         screen, the PDF, the spreadsheet: one query for all of them, the running balances
         from a window function."""
-        self._retail_check_access(company)
+        self._retail_check_access(company, partners)
         partners = partners.commercial_partner_id
         currency = company.currency_id
         rows = self.env.execute_query_dict(SQL(
@@ -274,7 +280,7 @@ class RetailDebtStatement(models.TransientModel):
     def _retail_statement_activity(self, partners, company, date_from, date_to):
         """The commercial partners among these with something to state: items in the
         period or a balance at its end; one query for all of them."""
-        self._retail_check_access(company)
+        self._retail_check_access(company, partners)
         commercial = partners.commercial_partner_id
         if not commercial:
             return commercial
@@ -322,7 +328,7 @@ class RetailDebtStatement(models.TransientModel):
         is posted in the customer's chatter. The period travels in the context to the
         attached PDF."""
         company = company or self.env.company
-        self._retail_check_access(company)
+        self._retail_check_access(company, partner)
         default_from, default_to = self._retail_default_period()
         template = self.env.ref(
             "crm_retail.mail_template_debt_statement", raise_if_not_found=False)

@@ -10,6 +10,8 @@ class RetailDebtStatementLine(models.TransientModel):
 
     statement_id = fields.Many2one(
         "retail.debt.statement", required=True, ondelete="cascade", index=True)
+    # Stored for the multi-company rule.
+    company_id = fields.Many2one(related="statement_id.company_id", store=True)
     sequence = fields.Integer()
     currency_id = fields.Many2one(related="statement_id.currency_id")
     date = fields.Date(readonly=True)

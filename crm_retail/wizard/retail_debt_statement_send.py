@@ -79,7 +79,7 @@ class RetailDebtStatementSend(models.TransientModel):
     def action_send(self):
         self.ensure_one()
         statements = self.env["retail.debt.statement"]
-        statements._retail_check_access(self.company_id)
+        statements._retail_check_access(self.company_id, self.send_partner_ids)
         # mails go through the queue: a bad address fails alone, later, without a resend
         sender = self.with_company(self.company_id).with_context(
             mail_notify_force_send=False,
@@ -91,9 +91,12 @@ class RetailDebtStatementSend(models.TransientModel):
         for partner in sender.send_partner_ids:
             try:
                 with self.env.cr.savepoint():
-                    partner.message_post_with_source(
+                    # Sent in the accountant's name; they may not edit contacts, and the
+                    # statement data was checked readable above.
+                    partner.sudo().message_post_with_source(
                         self.template_id, message_type="comment",
-                        subtype_xmlid="mail.mt_comment")
+                        subtype_xmlid="mail.mt_comment",
+                        author_id=self.env.user.partner_id.id)
             except UserError as error:
                 _logger.warning("Debt statement of partner %s not sent: %s", partner.id, error)
                 failed |= partner

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class RetailPointsRedeem(models.TransientModel):
@@ -7,23 +8,60 @@ class RetailPointsRedeem(models.TransientModel):
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     sale_order_id = fields.Many2one("sale.order", string="Sales Order", readonly=True)
+    # Everything below is computed as the user (compute_sudo=False), never as superuser:
+    # opening the wizard on a document the user cannot read shows nothing of it.
     partner_id = fields.Many2one(
         "res.partner", string="Customer", compute="_compute_document_data")
-    company_id = fields.Many2one("res.company", compute="_compute_document_data")
-    currency_id = fields.Many2one(related="company_id.currency_id")
-    points_available = fields.Integer(related="partner_id.loyalty_points")
-    point_value = fields.Monetary(related="company_id.retail_point_value")
+    # Stored for the multi-company rule.
+    company_id = fields.Many2one(
+        "res.company", compute="_compute_company_id", store=True, precompute=True,
+        compute_sudo=False)
+    currency_id = fields.Many2one(related="company_id.currency_id", compute_sudo=False)
+    points_available = fields.Integer(related="partner_id.loyalty_points", compute_sudo=False)
+    point_value = fields.Monetary(related="company_id.retail_point_value", compute_sudo=False)
     amount_due = fields.Monetary(compute="_compute_document_data")
     points = fields.Integer(string="Points to Redeem", required=True)
     amount = fields.Monetary(compute="_compute_amount")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_values(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_values(vals)
+        return super().write(vals)
+
+    @api.model
+    def _check_values(self, vals):
+        """Refuse what the database or the redemption would fail on, before saving."""
+        if "points" in vals:
+            self.env["res.partner"]._retail_check_points_number(vals["points"], positive=True)
+        for fname in ("move_id", "sale_order_id"):
+            if vals.get(fname):
+                if not isinstance(vals[fname], int) or isinstance(vals[fname], bool):
+                    raise UserError(self.env._("Open Redeem Points from an invoice or an order."))
+                self.env[self._fields[fname].comodel_name].browse(vals[fname]).check_access("read")
+        if vals.get("move_id") and vals.get("sale_order_id"):
+            raise UserError(self.env._("Open Redeem Points from an invoice or an order."))
 
     @api.depends("move_id", "sale_order_id")
     def _compute_document_data(self):
         for wizard in self:
             document = wizard.move_id or wizard.sale_order_id
+            # As the user: another company's invoice or another salesperson's quotation
+            # raises here instead of showing its customer, balance and amount due.
+            document.check_access("read")
             wizard.partner_id = document.partner_id.commercial_partner_id
-            wizard.company_id = document.company_id
             wizard.amount_due = document.amount_total
+
+    @api.depends("move_id", "sale_order_id")
+    def _compute_company_id(self):
+        for wizard in self:
+            document = wizard.move_id or wizard.sale_order_id
+            # without a document (refused when redeeming), the user's company
+            wizard.company_id = document.company_id or self.env.company
 
     @api.depends("points", "point_value")
     def _compute_amount(self):
@@ -32,5 +70,8 @@ class RetailPointsRedeem(models.TransientModel):
 
     def action_redeem(self):
         self.ensure_one()
-        (self.move_id or self.sale_order_id).retail_redeem_points(self.points)
+        document = self.move_id or self.sale_order_id
+        if not document:
+            raise UserError(self.env._("Open Redeem Points from an invoice or an order."))
+        document.retail_redeem_points(self.points)
         return {"type": "ir.actions.act_window_close"}

@@ -1,0 +1,182 @@
+import logging
+
+from psycopg2 import errors as pg_errors
+
+from odoo import api, fields, models
+from odoo.sql_db import Cursor
+from odoo.tools import SQL, mute_logger
+
+_logger = logging.getLogger(__name__)
+
+# Customers whose facts this transaction changed, refreshed once when it is flushed.
+MARKED = "crm_retail.facts_partners"
+# Customers queued by this transaction, refreshed right after it commits.
+QUEUED = "crm_retail.facts_queued"
+# Errors of a row that another transaction holds or has changed since our snapshot.
+BUSY_ERRORS = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure,
+               pg_errors.DeadlockDetected)
+
+
+class RetailCustomerFacts(models.AbstractModel):
+    """The customer facts derived from the ledgers — points balance and tier, purchase
+    statistics, funnel stage, debt, segments — kept up to date without ever failing the
+    transaction that changed them.
+
+    The facts live on the customer's row, which every posting for that customer would
+    rewrite: two cashiers posting for one customer would collide (a serialization
+    failure under REPEATABLE READ). So a refresh first tries the customers' rows
+    without waiting (NOWAIT in a savepoint, as Odoo's ``_increase_rank`` does). The
+    customers it cannot take now are queued in the same transaction and refreshed
+    right after it commits, in a READ COMMITTED transaction that waits for the rows
+    instead of failing; the cron catches whatever a crash left in the queue.
+
+    Another addon adds a fact by overriding :meth:`_refresh` (and calling super)."""
+
+    _name = "retail.customer.facts"
+    _description = "Customer Facts"
+
+    @api.model
+    def _mark(self, partner_ids):
+        """Refresh these customers' facts when the transaction is flushed: documents and
+        payments change in many steps, the refresh runs once."""
+        partner_ids = {pid for pid in partner_ids if pid}
+        if not partner_ids:
+            return
+        data = self.env.cr.precommit.data
+        pending = data.get(MARKED)
+        if pending is None:
+            pending = data[MARKED] = set()
+            self.env.cr.precommit.add(self._flush_marked)
+        pending.update(partner_ids)
+
+    @api.model
+    def _flush_marked(self):
+        partner_ids = self.env.cr.precommit.data.pop(MARKED, set())
+        if partner_ids:
+            self.sudo()._refresh_or_queue(partner_ids)
+
+    @api.model
+    def _commercial_ids(self, partner_ids):
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env.cr.execute(SQL(
+            "SELECT DISTINCT commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
+            list(partner_ids)))
+        return sorted(row[0] for row in self.env.cr.fetchall() if row[0])
+
+    @api.model
+    def _refresh_or_queue(self, partner_ids, facts=None):
+        """Refresh ``facts`` (None: all) of these customers now if their rows are free,
+        else queue them. Returns True when refreshed now."""
+        partner_ids = self._commercial_ids(partner_ids)
+        if not partner_ids:
+            return True
+        try:
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                self.env.cr.execute(SQL(
+                    """SELECT id FROM res_partner WHERE id = ANY(%s)
+                       ORDER BY id FOR NO KEY UPDATE NOWAIT""", partner_ids))
+                self._refresh(partner_ids, facts)
+            return True
+        except BUSY_ERRORS:
+            self._queue(partner_ids)
+            return False
+
+    @api.model
+    def _refresh(self, partner_ids, facts=None):
+        """Recompute the facts of these commercial partners, set-based, one statement
+        per fact; the caller holds their rows."""
+        Partner = self.env["res.partner"].sudo()
+        if facts is None or "points" in facts:
+            Partner._retail_points_refresh(partner_ids)
+        if facts is None or "stats" in facts:
+            Partner._retail_stats_refresh(partner_ids)
+        if facts is None or "stage" in facts:
+            Partner._retail_stage_refresh(partner_ids)
+        if facts is None or "debt" in facts:
+            Partner._retail_debt_refresh(partner_ids)
+        if facts is None or "segments" in facts:
+            self.env["retail.segment"].sudo()._recompute_partners(partner_ids)
+
+    # ------------------------------------------------------------------
+    # The queue: customers refreshed after commit, or by the cron
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _queue(self, partner_ids):
+        # Inserts only: queueing never conflicts with another transaction.
+        self.env["retail.customer.facts.queue"].sudo().create(
+            [{"partner_id": pid} for pid in partner_ids])
+        self.env.flush_all()
+        queued = self.env.cr.postcommit.data.get(QUEUED)
+        if queued is None:
+            queued = self.env.cr.postcommit.data[QUEUED] = set()
+            self.env.cr.postcommit.add(self._drain_after_commit)
+        queued.update(partner_ids)
+
+    @api.model
+    def _drain_after_commit(self):
+        partner_ids = self.env.cr.postcommit.data.pop(QUEUED, set())
+        try:
+            self._drain_in_new_transaction(partner_ids)
+        except Exception:  # whatever it is, the cron refreshes what is left
+            _logger.warning("Customer facts of %s left for the cron", sorted(partner_ids),
+                            exc_info=True)
+
+    @api.model
+    def _drain_in_new_transaction(self, partner_ids=None, limit=None):
+        """Refresh queued customers in a transaction of its own that waits for their rows
+        (READ COMMITTED: it reads what the transactions it waited for committed)."""
+        with self.env.registry.cursor() as cr:
+            # A test cursor shares the test's transaction: nothing to set there.
+            if isinstance(cr, Cursor):
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            return self.with_env(self.env(cr=cr, su=True))._drain(partner_ids, limit)
+
+    @api.model
+    def _drain(self, partner_ids=None, limit=None):
+        """Refresh the queued customers (of ``partner_ids``, None: any; at most ``limit``),
+        oldest first, and drop their queue rows. Returns how many were refreshed."""
+        cr = self.env.cr
+        cr.execute(SQL(
+            """
+            SELECT id, partner_id FROM retail_customer_facts_queue
+             WHERE partner_id IN (SELECT partner_id FROM retail_customer_facts_queue %s
+                                   GROUP BY partner_id ORDER BY MIN(id) %s)
+            """,
+            SQL("WHERE partner_id = ANY(%s)", list(partner_ids)) if partner_ids else SQL(),
+            SQL("LIMIT %s", limit) if limit else SQL(),
+        ))
+        rows = cr.fetchall()
+        if not rows:
+            return 0
+        partner_ids = sorted({pid for _id, pid in rows})
+        cr.execute(SQL(
+            "SELECT id FROM res_partner WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+            partner_ids))
+        self._refresh(partner_ids)
+        self.env.flush_all()
+        cr.execute(SQL("DELETE FROM retail_customer_facts_queue WHERE id = ANY(%s)",
+                       [row_id for row_id, _pid in rows]))
+        return len(partner_ids)
+
+    @api.model
+    def _cron_drain_queue(self, batch_size=500):
+        """What a crash left between a commit and its refresh."""
+        self.env.cr.execute("SELECT COUNT(DISTINCT partner_id) FROM retail_customer_facts_queue")
+        remaining = self.env.cr.fetchone()[0]
+        while remaining:
+            done = self._drain_in_new_transaction(limit=batch_size)
+            if not done:
+                break
+            remaining = max(remaining - done, 0)
+            if not self.env["ir.cron"]._commit_progress(done, remaining=remaining):
+                break
+
+
+class RetailCustomerFactsQueue(models.Model):
+    _name = "retail.customer.facts.queue"
+    _description = "Customers Whose Facts Await a Refresh"
+    _log_access = False
+
+    partner_id = fields.Many2one(
+        "res.partner", required=True, index=True, ondelete="cascade", readonly=True)

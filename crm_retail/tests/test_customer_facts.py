@@ -1,0 +1,66 @@
+from unittest.mock import patch
+
+from psycopg2 import errors as pg_errors
+
+from odoo.tests import tagged
+
+from .common import RetailCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerFacts(RetailCommon):
+    """A customer another cashier holds is queued, never an error, and refreshed later."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.write({"retail_points_amount": 10000, "retail_points_min_amount": 0})
+        cls.Facts = cls.env["retail.customer.facts"]
+        cls.Queue = cls.env["retail.customer.facts.queue"]
+
+    def _busy(self):
+        """Every customer row held by another transaction (NOWAIT fails)."""
+        def refuse(*_args, **_kwargs):
+            raise pg_errors.LockNotAvailable()
+        return patch.object(type(self.Facts), "_refresh", autospec=True, side_effect=refuse)
+
+    def test_busy_customer_is_queued_then_refreshed(self):
+        invoice = self._sell(self.customer, 200000, post=False)
+        with self._busy():
+            invoice.action_post()
+            self.env.cr.flush()
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(self.Queue.search([]).partner_id, self.customer)
+        self.customer.invalidate_recordset()
+        self.assertEqual(self.customer.retail_purchase_count, 0, "not refreshed yet")
+        self.assertEqual(self.customer.loyalty_points, 0, "not refreshed yet")
+        # What runs right after the commit, in a transaction of its own.
+        with self.enter_registry_test_mode():
+            self.assertEqual(self.Facts._drain_in_new_transaction(self.customer.ids), 1)
+        self.customer.invalidate_recordset()
+        self.assertFalse(self.Queue.search([]))
+        self.assertStats(self.customer, 200000, 1, "2026-01-15")
+        self.assertEqual(self.customer.loyalty_points, 20)
+        self.assertEqual(self.customer.debt_amount, 200000)
+
+    def test_cron_drains_what_a_crash_left(self):
+        other = self.Partner.create({"name": "Trần Thị Bình"})
+        with self._busy():
+            self._sell(self.customer, 100000)
+            self._sell(other, 300000)
+            self.env.cr.flush()
+        self.assertEqual(len(self.Queue.search([]).partner_id), 2)
+        # Outside a cron run, progress would commit: the test's transaction must not.
+        with self.enter_registry_test_mode(), patch.object(
+                type(self.env["ir.cron"]), "_commit_progress", return_value=60.0):
+            self.Facts._cron_drain_queue(batch_size=1)
+        self.assertFalse(self.Queue.search([]))
+        self.assertStats(other, 300000, 1, "2026-01-15")
+        self.assertEqual(other.loyalty_points, 30)
+
+    def test_free_customer_is_refreshed_at_once(self):
+        self._sell(self.customer, 150000)
+        self.env.cr.flush()
+        self.assertFalse(self.Queue.search([]))
+        self.assertEqual(self.customer.loyalty_points, 15)
+        self.assertStats(self.customer, 150000, 1, "2026-01-15")
