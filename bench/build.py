@@ -646,20 +646,9 @@ def multiply(seed_customer_lo, bulk_customer_base):
 
 def fill_derived():
     Partner = env["res.partner"]
-    with timed("SQL: purchase statistics (crm_retail's own aggregate)") as timer:
-        cr.execute(SQL(
-            """
-            UPDATE res_partner p
-               SET retail_total_sales = COALESCE(s.total, 0),
-                   retail_purchase_count = COALESCE(s.purchases, 0),
-                   retail_last_purchase_date = s.last_date
-              FROM res_partner q LEFT JOIN (%s) s ON s.partner_id = q.id
-             WHERE q.id = p.id
-               AND (p.retail_total_sales IS DISTINCT FROM COALESCE(s.total, 0)
-                    OR p.retail_purchase_count IS DISTINCT FROM COALESCE(s.purchases, 0)
-                    OR p.retail_last_purchase_date IS DISTINCT FROM s.last_date)
-            """, Partner._retail_stats_query()))
-        timer.note = f"{cr.rowcount:,} customers updated"
+    with timed("purchase statistics: res.partner._retail_stats_refresh()"):
+        cr.execute("SELECT id FROM res_partner WHERE id = commercial_partner_id")
+        Partner._retail_stats_refresh([row[0] for row in cr.fetchall()])
     if hasattr(Partner, "_retail_debt_refresh"):
         with timed("debt fields: res.partner._retail_debt_refresh()"):
             Partner._retail_debt_refresh()

@@ -90,7 +90,8 @@ def floor_facts(company, windows):
              GROUP BY m.commercial_partner_id
         ), facts AS MATERIALIZED (
             SELECT p.id AS partner_id, p.birthday, p.gender, p.state_id,
-                   COALESCE(p.loyalty_points, 0) AS points, p.loyalty_tier_id AS tier_id,
+                   COALESCE((p.loyalty_points ->> %(key)s)::int, 0) AS points,
+                   (p.loyalty_tier_id ->> %(key)s)::int AS tier_id,
                    COALESCE((p.debt_amount ->> %(key)s)::numeric, 0) AS debt,
                    COALESCE(p.debt_status ->> %(key)s, 'none') AS debt_status,
                    COALESCE(s.sales, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,

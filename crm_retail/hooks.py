@@ -47,6 +47,9 @@ def post_init_hook(env):
     env.cr.execute("SELECT DISTINCT partner_id FROM crm_lead WHERE partner_id IS NOT NULL")
     Partner._retail_stage_refresh(Partner.browse(
         [row[0] for row in env.cr.fetchall()]).commercial_partner_id.ids)
+    # Tiers: every existing customer gets the one its history reaches (Member at least)
+    # now, not at the first nightly run.
+    Partner._cron_update_tiers()
 
     # Segments: existing customers get theirs now rather than at the first nightly run;
     # after the facts above, which the rules read (a rule that fails is skipped).

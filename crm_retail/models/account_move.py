@@ -116,8 +116,8 @@ class AccountMove(models.Model):
                 expected[move.id] = earned_by_move[move.id][0]
                 continue
             # The tier's multiplier applies whoever posts (an accountant may not read tiers).
-            multiplier = move.commercial_partner_id.sudo().loyalty_tier_id.points_multiplier \
-                or 1.0
+            multiplier = move.commercial_partner_id.sudo().with_company(
+                company).loyalty_tier_id.points_multiplier or 1.0
             if move.move_type == "out_invoice":
                 if base < company.retail_points_min_amount:
                     expected[move.id] = 0

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .retail_input_check import check_field_values
+
 
 class ResCompany(models.Model):
     """The retail settings of a company.
@@ -107,7 +109,19 @@ class ResCompany(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._retail_check_values(vals)
         # A company's own partner is not a customer: no customer code.
         return super(
             ResCompany, self.with_context(crm_retail_no_customer_code=True)
         ).create(vals_list)
+
+    def write(self, vals):
+        self._retail_check_values(vals)
+        return super().write(vals)
+
+    @api.model
+    def _retail_check_values(self, vals):
+        """The settings of the addon only: Odoo's own fields keep Odoo's handling."""
+        check_field_values(self, {
+            fname: value for fname, value in vals.items() if fname.startswith("retail_")})

@@ -1,4 +1,5 @@
 import re
+from collections import defaultdict
 
 import phonenumbers
 
@@ -6,9 +7,11 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, formatLang
-from odoo.tools.sql import column_exists, create_column
+from odoo.tools.sql import column_exists
 
 from odoo.addons.phone_validation.models.mail_thread_phone import PHONE_REGEX_PATTERN
+
+from .retail_input_check import check_field_values
 
 # What a phone may be written with: digits and the usual separators, an optional leading +.
 PHONE_ALLOWED = re.compile(r"^\+?[\d\s().\-/]+$")
@@ -87,6 +90,23 @@ def check_derived_fields(model, names, derived):
 SALE_MOVE_TYPES = ("out_invoice", "out_refund")
 
 
+# Facts kept per company, one jsonb column each (company id -> value), like Odoo's own
+# company-dependent fields: a customer shared by the companies of a shop group buys, earns
+# and owes in each of them apart.
+PER_COMPANY_FACTS = ("retail_total_sales", "retail_purchase_count",
+                     "retail_last_purchase_date", "loyalty_points", "loyalty_points_total",
+                     "loyalty_tier_id")
+STATS_AGGREGATES = SQL("""
+    jsonb_object_agg(company_id::text, total) AS total,
+    jsonb_object_agg(company_id::text, purchases) AS purchases,
+    jsonb_object_agg(company_id::text, to_char(last_date, 'YYYY-MM-DD'))
+        FILTER (WHERE last_date IS NOT NULL) AS last_date""")
+POINTS_AGGREGATES = SQL("""
+    jsonb_object_agg(company_id::text, balance) AS balance,
+    jsonb_object_agg(company_id::text, earned) AS earned,
+    array_agg(company_id) AS companies""")
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
@@ -118,8 +138,9 @@ class ResPartner(models.Model):
     )
     # Purchase statistics: written by the customer facts refresh only (see
     # retail.customer.facts), never by a stored compute that every posting would rewrite.
-    retail_total_sales = fields.Monetary(
+    retail_total_sales = fields.Float(
         string="Total Sales",
+        company_dependent=True,
         readonly=True,
         copy=False,
         groups=LOYALTY_READERS,
@@ -127,6 +148,7 @@ class ResPartner(models.Model):
     )
     retail_purchase_count = fields.Integer(
         string="Purchases",
+        company_dependent=True,
         readonly=True,
         copy=False,
         groups=LOYALTY_READERS,
@@ -134,6 +156,7 @@ class ResPartner(models.Model):
     )
     retail_last_purchase_date = fields.Date(
         string="Last Purchase",
+        company_dependent=True,
         readonly=True,
         copy=False,
         groups=LOYALTY_READERS,
@@ -141,6 +164,7 @@ class ResPartner(models.Model):
     )
     loyalty_points = fields.Integer(
         string="Current Points",
+        company_dependent=True,
         readonly=True,
         copy=False,
         groups=LOYALTY_READERS,
@@ -148,14 +172,15 @@ class ResPartner(models.Model):
     )
     loyalty_points_total = fields.Integer(
         string="Lifetime Points",
+        company_dependent=True,
         readonly=True,
         copy=False,
         groups=LOYALTY_READERS,
         help="All points earned, less those taken back by credit notes and reversals.",
     )
     loyalty_tier_id = fields.Many2one(
-        "retail.tier", string="Tier", readonly=True, copy=False, tracking=True, index=True,
-        groups=LOYALTY_READERS,
+        "retail.tier", string="Tier", company_dependent=True, readonly=True, copy=False,
+        tracking=True, groups=LOYALTY_READERS,
     )
     loyalty_points_line_ids = fields.One2many(
         "retail.points.line", "partner_id", string="Points History", readonly=True,
@@ -208,6 +233,11 @@ class ResPartner(models.Model):
         groups=DEBT_READERS,
     )
 
+    _loyalty_points_positive = models.Constraint(
+        "CHECK(loyalty_points IS NULL OR NOT jsonb_path_exists(loyalty_points, '$.* ? (@ < 0)'))",
+        "A customer's points balance cannot go negative.",
+    )
+
     # Debt reminders: a customer can be left out of the daily reminders.
     retail_no_reminder = fields.Boolean(
         string="Do Not Remind", tracking=True,
@@ -220,58 +250,97 @@ class ResPartner(models.Model):
         help="Debt statements sent in bulk skip this customer.",
     )
 
-    _loyalty_points_positive = models.Constraint(
-        "CHECK(loyalty_points >= 0)",
-        "A customer's points balance cannot go negative.",
-    )
-
     # ------------------------------------------------------------------
     # Install on a database with history: fill the statistics in one SQL
     # ------------------------------------------------------------------
 
     def _auto_init(self):
         cr = self.env.cr
-        if not column_exists(cr, "res_partner", "retail_total_sales"):
-            create_column(cr, "res_partner", "retail_total_sales", "numeric")
-            create_column(cr, "res_partner", "retail_purchase_count", "int4")
-            create_column(cr, "res_partner", "retail_last_purchase_date", "date")
+        # Points, tiers and statistics are per company (jsonb, like debt) since the shop
+        # groups of several companies share customers; derived, so a column of the
+        # former global layout is dropped and filled again from the ledgers below.
+        cr.execute(SQL(
+            """SELECT column_name FROM information_schema.columns
+                WHERE table_name = 'res_partner' AND column_name IN %s""",
+            tuple(PER_COMPANY_FACTS)))
+        existing = {row[0] for row in cr.fetchall()}
+        cr.execute(SQL(
+            """SELECT column_name FROM information_schema.columns
+                WHERE table_name = 'res_partner' AND column_name IN %s
+                  AND data_type != 'jsonb'""",
+            tuple(PER_COMPANY_FACTS)))
+        outdated = [row[0] for row in cr.fetchall()]
+        for column in outdated:
+            cr.execute(SQL("ALTER TABLE res_partner DROP COLUMN %s CASCADE",
+                           SQL.identifier(column)))
+        result = super()._auto_init()
+        if existing and not outdated:
+            return result
+        if outdated:
+            # Tiers were dropped with the former layout: every customer gets its own
+            # again once the registry is ready (a fresh install does so in its hook).
+            self.pool.post_init(self._cron_update_tiers)
+        # Installed on a database with history, or upgraded: fill the facts set-based.
+        cr.execute(SQL(
+            """
+            WITH sales AS (%(stats)s)
+            UPDATE res_partner p
+               SET retail_total_sales = f.total, retail_purchase_count = f.purchases,
+                   retail_last_purchase_date = f.last_date
+              FROM (SELECT partner_id, %(aggregates)s FROM sales GROUP BY partner_id) f
+             WHERE f.partner_id = p.id
+            """,
+            stats=self._retail_stats_query(per_company=True),
+            aggregates=STATS_AGGREGATES,
+        ))
+        if column_exists(cr, "retail_points_line", "partner_id"):
             cr.execute(SQL(
                 """
+                WITH points AS (%(points)s)
                 UPDATE res_partner p
-                   SET retail_total_sales = s.total,
-                       retail_purchase_count = s.purchases,
-                       retail_last_purchase_date = s.last_date
-                  FROM (%s) s
-                 WHERE s.partner_id = p.id
+                   SET loyalty_points = f.balance, loyalty_points_total = f.earned
+                  FROM (SELECT partner_id, %(aggregates)s FROM points GROUP BY partner_id) f
+                 WHERE f.partner_id = p.id
                 """,
-                self._retail_stats_query(),
+                points=self._retail_points_query(),
+                aggregates=POINTS_AGGREGATES,
             ))
-            cr.execute(SQL(
-                """
-                UPDATE res_partner
-                   SET retail_total_sales = 0, retail_purchase_count = 0
-                 WHERE retail_purchase_count IS NULL
-                """
-            ))
-        return super()._auto_init()
+        return result
 
     @api.model
-    def _retail_stats_query(self, partner_ids=None):
-        """Per commercial partner: total, number and last date of posted sales."""
+    def _retail_stats_query(self, partner_ids=None, per_company=False):
+        """Per commercial partner (and company): total, number and last date of posted
+        sales."""
         return SQL(
             """
             SELECT commercial_partner_id AS partner_id,
                    SUM(amount_total_signed) AS total,
                    COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
                    MAX(invoice_date) FILTER (WHERE %(purchase)s) AS last_date
+                   %(company_column)s
               FROM account_move
              WHERE state = 'posted' AND move_type IN %(move_types)s %(partner_filter)s
-             GROUP BY commercial_partner_id
+             GROUP BY commercial_partner_id %(company_column)s
             """,
             # An invoice cancelled by a credit note is no purchase.
             purchase=SQL("move_type = 'out_invoice' AND payment_state != 'reversed'"),
             move_types=SALE_MOVE_TYPES,
+            company_column=SQL(", company_id") if per_company else SQL(),
             partner_filter=SQL("AND commercial_partner_id IN %s", tuple(partner_ids))
+            if partner_ids is not None else SQL(),
+        )
+
+    @api.model
+    def _retail_points_query(self, partner_ids=None):
+        """Per customer and company: points balance and lifetime points of the history."""
+        return SQL(
+            """
+            SELECT partner_id, company_id, SUM(points_earned - points_used) AS balance,
+                   SUM(points_earned) AS earned
+              FROM retail_points_line %s
+             GROUP BY partner_id, company_id
+            """,
+            SQL("WHERE partner_id = ANY(%s)", list(partner_ids))
             if partner_ids is not None else SQL(),
         )
 
@@ -388,27 +457,29 @@ class ResPartner(models.Model):
 
     @api.model
     def _retail_stats_refresh(self, partner_ids):
-        """Rewrite the purchase statistics of these commercial partners from the posted
-        documents in one statement; only rows that change are written."""
+        """Rewrite the purchase statistics of these commercial partners, per company, from
+        the posted documents in one statement; only rows that change are written."""
         self.env["account.move"].flush_model(
             ["state", "payment_state", "move_type", "amount_total_signed", "invoice_date",
-             "commercial_partner_id"])
+             "commercial_partner_id", "company_id"])
         self.env.cr.execute(SQL(
             """
+            WITH sales AS (%(stats)s),
+            figures AS (SELECT partner_id, %(aggregates)s FROM sales GROUP BY partner_id)
             UPDATE res_partner p
-               SET retail_total_sales = COALESCE(s.total, 0),
-                   retail_purchase_count = COALESCE(s.purchases, 0),
-                   retail_last_purchase_date = s.last_date
+               SET retail_total_sales = f.total, retail_purchase_count = f.purchases,
+                   retail_last_purchase_date = f.last_date
               FROM unnest(%(ids)s::int[]) AS target(id)
-              LEFT JOIN (%(stats)s) s ON s.partner_id = target.id
+              LEFT JOIN figures f ON f.partner_id = target.id
              WHERE p.id = target.id
-               AND (p.retail_total_sales IS DISTINCT FROM COALESCE(s.total, 0)
-                    OR p.retail_purchase_count IS DISTINCT FROM COALESCE(s.purchases, 0)
-                    OR p.retail_last_purchase_date IS DISTINCT FROM s.last_date)
+               AND (p.retail_total_sales IS DISTINCT FROM f.total
+                    OR p.retail_purchase_count IS DISTINCT FROM f.purchases
+                    OR p.retail_last_purchase_date IS DISTINCT FROM f.last_date)
             RETURNING p.id
             """,
             ids=list(partner_ids),
-            stats=self._retail_stats_query(partner_ids),
+            stats=self._retail_stats_query(partner_ids, per_company=True),
+            aggregates=STATS_AGGREGATES,
         ))
         if self.env.cr.fetchall():
             self.invalidate_model(
@@ -446,35 +517,35 @@ class ResPartner(models.Model):
 
     @api.model
     def _retail_points_refresh(self, partner_ids):
-        """Rewrite the points balances of these customers from their history in one
-        statement, then move the tiers of those whose balance changed."""
-        self.env["retail.points.line"].flush_model(["partner_id", "points_earned", "points_used"])
+        """Rewrite the points balances of these customers, per company, from their history
+        in one statement, then move the tiers of those whose balance changed."""
+        self.env["retail.points.line"].flush_model(
+            ["partner_id", "company_id", "points_earned", "points_used"])
         self.env.cr.execute(SQL(
             """
+            WITH points AS (%(points)s),
+            figures AS (SELECT partner_id, %(aggregates)s FROM points GROUP BY partner_id)
             UPDATE res_partner p
-               SET loyalty_points = h.balance, loyalty_points_total = h.earned
-              FROM (SELECT target.id AS partner_id,
-                           COALESCE(SUM(l.points_earned - l.points_used), 0) AS balance,
-                           COALESCE(SUM(l.points_earned), 0) AS earned
-                      FROM unnest(%s::int[]) AS target(id)
-                      LEFT JOIN retail_points_line l ON l.partner_id = target.id
-                     GROUP BY target.id) h
-             WHERE p.id = h.partner_id
-               AND (p.loyalty_points IS DISTINCT FROM h.balance
-                    OR p.loyalty_points_total IS DISTINCT FROM h.earned)
-            RETURNING p.id
+               SET loyalty_points = f.balance, loyalty_points_total = f.earned
+              FROM unnest(%(ids)s::int[]) AS target(id)
+              LEFT JOIN figures f ON f.partner_id = target.id
+             WHERE p.id = target.id
+               AND (p.loyalty_points IS DISTINCT FROM f.balance
+                    OR p.loyalty_points_total IS DISTINCT FROM f.earned)
+            RETURNING p.id, f.companies
             """,
-            list(partner_ids),
+            ids=list(partner_ids),
+            points=self._retail_points_query(partner_ids),
+            aggregates=POINTS_AGGREGATES,
         ))
-        changed = [row[0] for row in self.env.cr.fetchall()]
-        if not changed:
+        partner_ids_by_company = defaultdict(list)
+        for partner_id, company_ids in self.env.cr.fetchall():
+            for company_id in company_ids or ():
+                partner_ids_by_company[company_id].append(partner_id)
+        if not partner_ids_by_company:
             return
         self.invalidate_model(["loyalty_points", "loyalty_points_total"])
-        # Tiers per company that keeps points for them.
-        self.env.cr.execute(SQL(
-            """SELECT company_id, array_agg(DISTINCT partner_id) FROM retail_points_line
-                WHERE partner_id = ANY(%s) GROUP BY company_id""", changed))
-        for company_id, ids in self.env.cr.fetchall():
+        for company_id, ids in partner_ids_by_company.items():
             self.browse(ids).with_company(company_id)._retail_update_tiers()
 
     @api.model
@@ -656,6 +727,7 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._retail_check_derived_fields(vals)
+            self._retail_check_values(vals)
             self._retail_clean_ref(vals)
         self._retail_keep_sequence_ahead([vals["ref"] for vals in vals_list if vals.get("ref")])
         generated = self._retail_fill_customer_codes(vals_list)
@@ -681,6 +753,11 @@ class ResPartner(models.Model):
     def _retail_check_derived_fields(self, vals):
         check_derived_fields(self, vals, DERIVED_FIELDS)
 
+    def _retail_check_values(self, vals):
+        """The fields the addon adds, by type (the code has its own check below)."""
+        check_field_values(self, vals, ("gender", "birthday", "retail_referrer_id",
+                                        "retail_no_reminder", "retail_no_statement"))
+
     def _retail_clean_ref(self, vals):
         """Strip the customer code given in ``vals``; anything but text is refused."""
         ref = vals.get("ref")
@@ -693,6 +770,7 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._retail_check_derived_fields(vals)
+        self._retail_check_values(vals)
         self._retail_clean_ref(vals)
         if vals.get("ref"):
             self._retail_keep_sequence_ahead([vals["ref"]])
@@ -823,16 +901,21 @@ class ResPartner(models.Model):
             metric = {partner.id: metric.get(partner, 0.0) for partner in partners}
         else:
             metric = {partner.id: partner.loyalty_points_total for partner in partners}
+        # One write per move (old tier -> new tier), not one per customer.
+        moves = defaultdict(self.browse)
+        partners = partners.sudo().with_company(company)
         for partner in partners:
             tier = next((t for t in tiers if metric[partner.id] >= t.threshold), tiers.browse())
             if partner.loyalty_tier_id != tier:
-                old_pricelist = partner.sudo().loyalty_tier_id.pricelist_id
-                partner_sudo = partner.sudo().with_company(company)
-                partner_sudo.loyalty_tier_id = tier
-                # The tier's pricelist replaces the previous tier's, never one set by hand.
-                current = partner_sudo.property_product_pricelist
-                if tier.pricelist_id or (old_pricelist and current == old_pricelist):
-                    partner_sudo.property_product_pricelist = tier.pricelist_id
+                moves[partner.loyalty_tier_id, tier] |= partner
+        for (old_tier, tier), moving in moves.items():
+            moving.write({"loyalty_tier_id": tier.id})
+            # The tier's pricelist replaces the previous tier's, never one set by hand.
+            if not tier.pricelist_id and old_tier.pricelist_id:
+                moving = moving.filtered(
+                    lambda p, old=old_tier: p.property_product_pricelist == old.pricelist_id)
+            if moving and (tier.pricelist_id or old_tier.pricelist_id):
+                moving.write({"property_product_pricelist": tier.pricelist_id.id})
 
     @api.model
     def _cron_update_tiers(self):
@@ -845,7 +928,8 @@ class ResPartner(models.Model):
                 ("parent_id", "=", False),
                 "|", ("company_id", "=", company.id),
                 "&", ("company_id", "=", False),
-                "|", ("loyalty_points_line_ids.company_id", "=", company.id),
+                "|", "|", ("customer_rank", ">", 0),
+                ("loyalty_points_line_ids.company_id", "=", company.id),
                 ("retail_invoice_ids.company_id", "=", company.id),
             ])
             partners._retail_update_tiers()
@@ -886,6 +970,10 @@ class ResPartner(models.Model):
         if not reason:
             raise UserError(self.env._("Give the reason for the adjustment."))
         partner = self.commercial_partner_id
+        if not (self.active and partner.active):
+            raise UserError(self.env._(
+                "%(customer)s is archived: restore the customer before adjusting its points.",
+                customer=partner.display_name))
         if points > 0 and partner._retail_points_earned() + points > MAX_POINTS:
             raise UserError(self.env._(
                 "%(customer)s cannot earn more than %(max)s points in all.",

@@ -84,7 +84,7 @@ class RetailPointsLine(models.Model):
                 """
                 SELECT id, balance FROM (
                     SELECT id, SUM(points_earned - points_used)
-                               OVER (PARTITION BY partner_id ORDER BY id) AS balance
+                               OVER (PARTITION BY partner_id, company_id ORDER BY id) AS balance
                       FROM retail_points_line
                      WHERE partner_id IN (SELECT partner_id FROM retail_points_line
                                            WHERE id = ANY(%s))
@@ -146,24 +146,27 @@ class RetailPointsLine(models.Model):
                 "SELECT id FROM res_partner WHERE id IN %s ORDER BY id FOR NO KEY UPDATE",
                 tuple(partner_ids),
             ))
+        for vals in vals_list:
+            vals.setdefault("company_id", self.env.company.id)
         balances = self._balances(partner_ids)
         for vals in vals_list:
             change = _change(vals)
-            if balances[vals["partner_id"]] + change < 0:
+            key = (vals["partner_id"], vals["company_id"])
+            if balances[key] + change < 0:
                 if not clamp:
                     partner = Partner.browse(vals["partner_id"])
                     raise ValidationError(self.env._(
                         "%(customer)s has %(balance)s points; %(points)s cannot be used.",
                         customer=partner.display_name,
-                        balance=balances[vals["partner_id"]],
+                        balance=balances[key],
                         points=-change,
                     ))
-                change = -balances[vals["partner_id"]]
+                change = -balances[key]
                 if vals.get("points_earned"):
                     vals["points_earned"] = change
                 else:
                     vals["points_used"] = -change
-            balances[vals["partner_id"]] += change
+            balances[key] += change
         # A clamped decrease may have come down to nothing.
         vals_list = [vals for vals in vals_list if _changes_balance(vals)]
         lines = self.sudo().create(vals_list)
@@ -175,17 +178,19 @@ class RetailPointsLine(models.Model):
 
     @api.model
     def _balances(self, partner_ids):
-        """{customer id: points balance} from the history this transaction sees."""
-        self.flush_model(["partner_id", "points_earned", "points_used"])
+        """{(customer id, company id): points balance} from the history this transaction
+        sees: points are earned and spent in each company apart."""
+        self.flush_model(["partner_id", "company_id", "points_earned", "points_used"])
         self.env.cr.execute(SQL(
             """
-            SELECT partner_id, SUM(points_earned - points_used)
-              FROM retail_points_line WHERE partner_id = ANY(%s) GROUP BY partner_id
+            SELECT partner_id, company_id, SUM(points_earned - points_used)
+              FROM retail_points_line WHERE partner_id = ANY(%s)
+             GROUP BY partner_id, company_id
             """,
             list(partner_ids),
         ))
-        balances = dict.fromkeys(partner_ids, 0)
-        balances.update(self.env.cr.fetchall())
+        balances = defaultdict(int)
+        balances.update({(pid, cid): balance for pid, cid, balance in self.env.cr.fetchall()})
         return balances
 
     @api.model

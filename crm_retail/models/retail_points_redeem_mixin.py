@@ -55,10 +55,12 @@ class RetailPointsRedeemMixin(models.AbstractModel):
                 "%(points)s points are worth %(amount)s, more than the %(due)s due.",
                 points=points, amount=format_amount(self.env, amount, self.currency_id),
                 due=format_amount(self.env, self.amount_total, self.currency_id)))
-        if points > partner.loyalty_points:
+        # Points are spent in the company that gave them.
+        balance = partner.sudo().with_company(company).loyalty_points
+        if points > balance:
             raise UserError(self.env._(
                 "%(customer)s has %(balance)s points; %(points)s cannot be used.",
-                customer=partner.display_name, balance=partner.loyalty_points, points=points))
+                customer=partner.display_name, balance=balance, points=points))
         # Only this method writes points on a line (the lines refuse it otherwise).
         self.sudo().write(self._retail_discount_line_command({
             "product_id": product.id,

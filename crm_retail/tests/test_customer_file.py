@@ -259,6 +259,29 @@ class TestMerge(RetailCommon):
         self.assertStats(self.customer, 150000, 2, "2026-02-20")
         self.assertTrue(any(src_code in message.body for message in self.customer.message_ids))
 
+    def test_merge_moves_debt_points_and_segments_at_once(self):
+        """The merge moves journal items and points history by SQL: the survivor's debt,
+        points and segments follow in the same transaction, not at the nightly run."""
+        self.env.company.write({"retail_points_amount": 10000, "retail_points_min_amount": 0})
+        other = self.Partner.create({"name": "Nguyễn Văn An (trùng)"})
+        self._sell(self.customer, 100000, "2026-01-10")
+        self._sell(other, 300000, "2026-02-20")
+        segment = self.env["retail.segment"].create({
+            "name": "Nợ trên 350.000", "use_debt": True, "debt_min": 350000})
+        self.env.cr.flush()
+        self.assertNotIn(segment.tag_id, self.customer.category_id)
+        wizard = self.env["base.partner.merge.automatic.wizard"].create({
+            "partner_ids": [Command.set((self.customer + other).ids)],
+            "dst_partner_id": self.customer.id,
+        })
+        with mute_logger("odoo.addons.base.wizard.base_partner_merge"):
+            wizard.action_merge()
+        self.env.cr.flush()
+        self.customer.invalidate_recordset()
+        self.assertEqual(self.customer.debt_amount, 400000)
+        self.assertEqual(self.customer.loyalty_points, 40)
+        self.assertIn(segment.tag_id, self.customer.category_id)
+
 
 @tagged("post_install", "-at_install")
 class TestAccess(RetailCommon):

@@ -303,8 +303,10 @@ class TestRedemption(LoyaltyCommon):
     @mute_logger("odoo.sql_db")
     def test_negative_balance_refused_by_the_database(self):
         with self.assertRaises(CheckViolation), self.env.cr.savepoint():
+            # A balance per company, as Odoo stores company-dependent values.
             self.env.cr.execute(
-                "UPDATE res_partner SET loyalty_points = -1 WHERE id = %s", [self.customer.id])
+                "UPDATE res_partner SET loyalty_points = jsonb_build_object(%s, -1) WHERE id = %s",
+                [str(self.env.company.id), self.customer.id])
 
 
 @tagged("post_install", "-at_install")

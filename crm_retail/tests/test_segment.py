@@ -397,6 +397,8 @@ class TestSegmentMembership(SegmentCommon):
         company_2 = self.setup_other_company()["company"]
         other = self.points.sudo().copy({"company_id": company_2.id})
         shared_rich = self.rich  # a shared contact: a customer of both companies
+        # Points are per company: rich in the second company too.
+        shared_rich.sudo().with_company(company_2).write({"loyalty_points": 150})
         with patch.object(type(self.env["ir.cron"]), "_commit_progress",
                           return_value=float("inf")) as progress:
             self.Segment._cron_recompute()

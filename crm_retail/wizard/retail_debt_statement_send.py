@@ -3,6 +3,8 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..models.retail_input_check import check_field_values
+
 _logger = logging.getLogger(__name__)
 
 
@@ -58,6 +60,16 @@ class RetailDebtStatementSend(models.TransientModel):
         for wizard in self:
             if wizard.date_from > wizard.date_to:
                 raise ValidationError(self.env._("The period must start before it ends."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            check_field_values(self, vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
 
     @api.depends("partner_ids", "company_id", "date_from", "date_to", "only_active")
     def _compute_recipients(self):

@@ -17,7 +17,9 @@ class RetailPointsRedeem(models.TransientModel):
         "res.company", compute="_compute_company_id", store=True, precompute=True,
         compute_sudo=False)
     currency_id = fields.Many2one(related="company_id.currency_id", compute_sudo=False)
-    points_available = fields.Integer(related="partner_id.loyalty_points", compute_sudo=False)
+    points_available = fields.Integer(
+        compute="_compute_points_available", compute_sudo=False,
+        help="The customer's points in the document's company.")
     point_value = fields.Monetary(related="company_id.retail_point_value", compute_sudo=False)
     amount_due = fields.Monetary(compute="_compute_document_data")
     points = fields.Integer(string="Points to Redeem", required=True)
@@ -55,6 +57,12 @@ class RetailPointsRedeem(models.TransientModel):
             document.check_access("read")
             wizard.partner_id = document.partner_id.commercial_partner_id
             wizard.amount_due = document.amount_total
+
+    @api.depends("partner_id", "company_id")
+    def _compute_points_available(self):
+        for wizard in self:
+            wizard.points_available = wizard.partner_id.with_company(
+                wizard.company_id or self.env.company).loyalty_points
 
     @api.depends("move_id", "sale_order_id")
     def _compute_company_id(self):
