@@ -176,15 +176,22 @@ class AccountMove(models.Model):
             refund_share = move._retail_refunded_points(net)
             use_change = redeemed - refund_share - net[move.id][1]
             if use_change:
-                if use_change > 0:
-                    description = self.env._("Points paid on %(document)s",
-                                             document=move.display_name)
+                # Points are paid on a draft, which has no number yet: its display name
+                # ("Draft Invoice") would stay in the history for good.
+                number = move.name if move.name and move.name != "/" else False
+                if use_change > 0 and number:
+                    description = self.env._("Points paid on %(document)s", document=number)
+                elif use_change > 0:
+                    description = self.env._("Points paid on a new invoice")
                 elif refund_share:
                     description = self.env._("Points returned by credit note %(document)s",
                                              document=move.display_name)
-                else:
+                elif number:
                     description = self.env._("Points returned: %(document)s cancelled",
-                                             document=move.display_name)
+                                             document=number)
+                else:
+                    description = self.env._(
+                        "Points returned: new invoice cancelled or deleted")
                 vals_list.append({
                     **common,
                     "line_type": "redemption",

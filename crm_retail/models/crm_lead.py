@@ -44,7 +44,7 @@ class CrmLead(models.Model):
         return leads
 
     @api.model
-    def default_get(self, fields):
+    def default_get(self, fields):  # pylint: disable=redefined-outer-name
         # Facts have no default to give (a pipeline grouped by funnel step quick-creates
         # with the step as default).
         defaults = super().default_get(fields)

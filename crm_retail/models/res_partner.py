@@ -273,9 +273,9 @@ class ResPartner(models.Model):
         for column in outdated:
             cr.execute(SQL("ALTER TABLE res_partner DROP COLUMN %s CASCADE",
                            SQL.identifier(column)))
-        result = super()._auto_init()
+        super()._auto_init()
         if existing and not outdated:
-            return result
+            return
         if outdated:
             # Tiers were dropped with the former layout: every customer gets its own
             # again once the registry is ready (a fresh install does so in its hook).
@@ -305,7 +305,6 @@ class ResPartner(models.Model):
                 points=self._retail_points_query(),
                 aggregates=POINTS_AGGREGATES,
             ))
-        return result
 
     @api.model
     def _retail_stats_query(self, partner_ids=None, per_company=False):
@@ -638,25 +637,47 @@ class ResPartner(models.Model):
     @api.depends("phone", "email", "company_id", "country_id")
     def _compute_retail_duplicates(self):
         """Warn, never block: another customer of the same company has this phone or email."""
-        Partner = self.with_context(active_test=False).sudo()
+        Partner = self.env["res.partner"].with_context(active_test=False).sudo()
+        customers = self.filtered(lambda partner: not partner.parent_id)
+        # The holders of all the emails at once, in Odoo's order for customers.
+        emails = set(customers.mapped("email_normalized")) - {False}
+        email_holders = defaultdict(list)
+        if emails:
+            holders = Partner.search_fetch(
+                Domain("parent_id", "=", False) & Domain("email_normalized", "in", list(emails)),
+                ["email_normalized", "company_id"],
+            )
+            for holder in holders:
+                email_holders[holder.email_normalized].append(holder)
         for partner in self:
-            same_phone = same_email = Partner
-            if not partner.parent_id:
-                domain = Domain("parent_id", "=", False)
-                if partner.company_id:
-                    domain &= Domain("company_id", "in", [False, partner.company_id.id])
-                if partner._origin.id:
-                    domain &= Domain("id", "!=", partner._origin.id)
+            same_phone = same_email = Partner.browse()
+            if partner in customers:
+                companies = (False, partner.company_id.id) if partner.company_id else None
+                same_email = next((
+                    holder for holder in email_holders.get(partner.email_normalized, ())
+                    if holder.id != partner._origin.id
+                    and (companies is None or holder.company_id.id in companies)
+                ), same_email)
                 phone_domain = partner._retail_phone_domain(partner.phone)
                 if phone_domain is not None:
-                    same_phone = Partner.search(domain & phone_domain, limit=1)
-                if partner.email_normalized:
-                    same_email = Partner.search(
-                        domain & Domain("email_normalized", "=", partner.email_normalized),
-                        limit=1,
-                    )
+                    domain = Domain("parent_id", "=", False) & phone_domain
+                    if companies is not None:
+                        domain &= Domain("company_id", "in", list(companies))
+                    if partner._origin.id:
+                        domain &= Domain("id", "!=", partner._origin.id)
+                    same_phone = Partner.search(domain, limit=1)
             partner.retail_same_phone_partner_id = same_phone
             partner.retail_same_email_partner_id = same_email
+
+    @api.onchange("phone", "country_id", "company_id")
+    def _onchange_phone_validation(self):
+        """Odoo writes every number internationally ("+84 901 234 567"); numbers of the
+        company's country keep the national form shops write ("0901 234 567")."""
+        super()._onchange_phone_validation()
+        country = (self.company_id or self.env.company).country_id
+        if self.phone and country:
+            self.phone = self._phone_format(
+                fname="phone", country=country, force_format="NATIONAL") or self.phone
 
     # ------------------------------------------------------------------
     # Constraints
@@ -740,7 +761,7 @@ class ResPartner(models.Model):
         return partners.with_env(self.env)
 
     @api.model
-    def default_get(self, fields):
+    def default_get(self, fields):  # pylint: disable=redefined-outer-name
         # Facts have no default to give: not from the context (a list grouped by tier
         # quick-creates with the tier as default), nor from a user's own defaults; and a
         # new user's partner, created with the user's defaults, must not carry them into
@@ -888,19 +909,7 @@ class ResPartner(models.Model):
         tiers = self.env["retail.tier"].sudo().search(
             [("company_id", "in", [company.id, False])], order="threshold desc, id"
         )
-        if company.retail_tier_basis == "spend":
-            since = fields.Date.subtract(fields.Date.context_today(self), years=1)
-            groups = self.env["account.move"].sudo()._read_group(
-                [("commercial_partner_id", "in", partners.ids), ("state", "=", "posted"),
-                 ("move_type", "in", SALE_MOVE_TYPES), ("invoice_date", ">=", since),
-                 ("company_id", "=", company.id)],
-                groupby=["commercial_partner_id"],
-                aggregates=["amount_total_signed:sum"],
-            )
-            metric = dict(groups)
-            metric = {partner.id: metric.get(partner, 0.0) for partner in partners}
-        else:
-            metric = {partner.id: partner.loyalty_points_total for partner in partners}
+        metric = partners._retail_tier_metric()
         # One write per move (old tier -> new tier), not one per customer.
         moves = defaultdict(self.browse)
         partners = partners.sudo().with_company(company)
@@ -916,6 +925,22 @@ class ResPartner(models.Model):
                     lambda p, old=old_tier: p.property_product_pricelist == old.pricelist_id)
             if moving and (tier.pricelist_id or old_tier.pricelist_id):
                 moving.write({"property_product_pricelist": tier.pricelist_id.id})
+
+    def _retail_tier_metric(self):
+        """What the current company's tiers are reached at, by customer id: lifetime
+        points, or spend over the last 12 months in company currency (its tier basis)."""
+        company = self.env.company
+        if company.retail_tier_basis == "spend":
+            since = fields.Date.subtract(fields.Date.context_today(self), years=1)
+            spend = dict(self.env["account.move"].sudo()._read_group(
+                [("commercial_partner_id", "in", self.ids), ("state", "=", "posted"),
+                 ("move_type", "in", SALE_MOVE_TYPES), ("invoice_date", ">=", since),
+                 ("company_id", "=", company.id)],
+                groupby=["commercial_partner_id"],
+                aggregates=["amount_total_signed:sum"],
+            ))
+            return {partner.id: spend.get(partner, 0.0) for partner in self}
+        return {partner.id: partner.loyalty_points_total for partner in self}
 
     @api.model
     def _cron_update_tiers(self):

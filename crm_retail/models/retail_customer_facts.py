@@ -77,7 +77,8 @@ class RetailCustomerFacts(models.AbstractModel):
                        ORDER BY id FOR NO KEY UPDATE NOWAIT""", partner_ids))
                 self._refresh(partner_ids, facts)
             return True
-        except BUSY_ERRORS:
+        # psycopg2's error classes are C types pylint cannot see into.
+        except BUSY_ERRORS:  # pylint: disable=catching-non-exception
             self._queue(partner_ids)
             return False
 

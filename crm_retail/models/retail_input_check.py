@@ -41,20 +41,20 @@ def _is_number(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _integer(env, field, value):
+def _integer(_env, _field, value):
     # A float is taken as Odoo takes it (int() of it), within the column's range.
     return _is_number(value) and INT_MIN <= int(value) <= INT_MAX
 
 
-def _number(env, field, value):
+def _number(_env, _field, value):
     return _is_number(value)
 
 
-def _text(env, field, value):
+def _text(_env, _field, value):
     return isinstance(value, str)
 
 
-def _boolean(env, field, value):
+def _boolean(_env, _field, value):
     # 0 and 1 as some clients send them; not a string, whose bool() is always True.
     return isinstance(value, int) and value in (0, 1)
 
@@ -64,7 +64,7 @@ def _selection(env, field, value):
     return value == "" or (not isinstance(value, bool) and value in field.get_values(env))
 
 
-def _many2one(env, field, value):
+def _many2one(_env, field, value):
     if isinstance(value, models.BaseModel):
         return value._name == field.comodel_name and len(value) <= 1
     return type(value) is int and 0 < value <= INT_MAX

@@ -80,8 +80,8 @@ class RetailSegment(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    group = fields.Char(
-        string="Exclusive Group",
+    group = fields.Selection(
+        selection="_selection_group", string="Exclusive Group",
         help="Segments with the same group are exclusive: a customer is in at most one of "
         "them, the first by sequence whose rule matches. Leave empty for a segment that "
         "overlaps freely with the others.")
@@ -189,6 +189,23 @@ class RetailSegment(models.Model):
     # CRUD: the backing tag
     # ------------------------------------------------------------------
 
+    @api.model
+    def _selection_group(self):
+        """The shipped exclusive groups, with translated names, then the groups a shop
+        named itself (through import or the API: any name is a group), as named."""
+        shipped = [
+            ("age", self.env._("Age")),
+            ("value", self.env._("Customer Value")),
+            ("rfm", self.env._("Customer Type (RFM)")),
+            ("lifecycle", self.env._("Lifecycle")),
+            ("payment", self.env._("Payment Status")),
+        ]
+        self.env.cr.execute(SQL(
+            'SELECT DISTINCT "group" FROM retail_segment WHERE "group" IS NOT NULL'))
+        known = dict(shipped)
+        others = sorted(key for key, in self.env.cr.fetchall() if key not in known)
+        return shipped + [(key, key) for key in others]
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -242,7 +259,12 @@ class RetailSegment(models.Model):
     def _check_values(self, vals):
         """Values of the wrong type or beyond what the database stores (sent over the
         API) get a clear error rather than a traceback, before anything is written."""
-        check_field_values(self, vals)
+        # Any name is an exclusive group: the selection only lists the known ones.
+        check_field_values(self, vals, vals.keys() - {"group"})
+        if vals.get("group") and not isinstance(vals["group"], str):
+            raise ValidationError(self.env._(
+                "The exclusive group of a customer segment is a name, not %(value)s.",
+                value=vals["group"]))
         for name in vals.keys() & RULE_BOUNDS.keys():
             low, high = RULE_BOUNDS[name]
             field, value = self._fields[name], vals[name]
@@ -353,7 +375,7 @@ class RetailSegment(models.Model):
             with cr.savepoint(flush=False):
                 cr.execute(query, log_exceptions=False)
                 return cr.fetchall(), None
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:  # pylint: disable=catching-non-exception
             raise
         except psycopg2.Error as error:
             return None, _complaint(error)
@@ -681,7 +703,7 @@ class RetailSegment(models.Model):
                     counts = segments._recompute_company(
                         company, today, partner_ids, conditions, self - segments)
                 break
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:  # pylint: disable=catching-non-exception
                 raise
             except psycopg2.Error as error:
                 failing = {}

@@ -19,7 +19,8 @@ class CrmRetailFunnelReport(models.Model):
     funnel_step = fields.Selection(FUNNEL_STEPS, readonly=True)
     entered_on = fields.Datetime(readonly=True)
     left_on = fields.Datetime(readonly=True)
-    days_in_stage = fields.Float(string="Days in Stage", readonly=True, aggregator="avg")
+    days_in_stage = fields.Float(
+        string="Days in Stage", readonly=True, aggregator="avg", digits=(16, 1))
     converted = fields.Float(
         string="Conversion", readonly=True, aggregator="avg",
         help="1 when the card later reached a higher step: averaged, the stage's "

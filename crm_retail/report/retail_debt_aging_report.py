@@ -43,6 +43,20 @@ class RetailDebtAgingReport(models.Model):
     amount_over_90 = fields.Monetary(string="Over 90", readonly=True)
 
     @api.model
+    def _read_group_orderby(self, order, groupby_terms, query):
+        # Grouped rows sort by their raw value, which would put "not_due" after "61_90":
+        # buckets sort in aging order instead (pivot columns, list groups, graph bars).
+        bucket = groupby_terms.get("bucket")
+        if bucket is None:
+            return super()._read_group_orderby(order, groupby_terms, query)
+        groupby_terms["bucket"] = SQL(
+            "array_position(%s, %s)", [key for key, _label in AGING_BUCKETS], bucket)
+        try:
+            return super()._read_group_orderby(order, groupby_terms, query)
+        finally:
+            groupby_terms["bucket"] = bucket
+
+    @api.model
     def _aging_date(self):
         return fields.Date.to_date(self.env.context.get("retail_aging_date")) \
             or fields.Date.context_today(self)

@@ -1,4 +1,5 @@
-from odoo import api, models
+from odoo import api, fields, models
+from odoo.tools import format_date
 
 
 class ReportRetailDebtStatement(models.AbstractModel):
@@ -23,4 +24,26 @@ class ReportRetailDebtStatement(models.AbstractModel):
             "statements": {
                 partner.id: statements[partner.commercial_partner_id.id] for partner in partners
             },
+            # in the language each statement is printed in (the template's t-lang)
+            "place_and_date": {
+                partner.id: self._retail_place_and_date(company, partner.lang or self.env.lang)
+                for partner in partners
+            },
         }
+
+    @api.model
+    def _retail_place_and_date(self, company, lang):
+        """The line above the signatures: "Hà Nội, ngày 31 tháng 03 năm 2026" in Vietnamese.
+        Each language words it its own way, so the translation picks among the parts: the
+        date in the language's format, or its day, month and year."""
+        env = self.with_context(lang=lang).env
+        today = fields.Date.context_today(self)
+        parts = {
+            "date": format_date(env, today, lang_code=lang),
+            "day": f"{today.day:02d}",
+            "month": f"{today.month:02d}",
+            "year": today.year,
+        }
+        if company.city:
+            return env._("%(city)s, %(date)s", city=company.city, **parts)
+        return env._("Date: %(date)s", **parts)

@@ -14,7 +14,9 @@ class RetailSegmentReport(models.Model):
     _rec_name = "partner_id"
 
     segment_id = fields.Many2one("retail.segment", readonly=True)
-    group = fields.Char(string="Exclusive Group", readonly=True)
+    group = fields.Selection(
+        selection=lambda self: self.env["retail.segment"]._selection_group(),
+        string="Exclusive Group", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     state_id = fields.Many2one("res.country.state", string="Province", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)

@@ -1,8 +1,12 @@
+import ast
+import re
 from unittest.mock import patch
+
+from lxml import etree
 
 from odoo import Command, fields
 from odoo.exceptions import ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 
 from ..hooks import post_init_hook
@@ -135,6 +139,47 @@ class TestCustomerFields(RetailCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestCustomerScreens(RetailCommon):
+    def test_kanban_declares_every_field_it_reads(self):
+        """A card reading an undeclared field crashes the whole kanban (the default view on
+        a phone): for every role, each record.<field> the cards read is in the view."""
+        plain_user = new_test_user(self.env, login="retail_plain", groups="base.group_user")
+        for user in (self.env.user, self.salesman, self.cashier, plain_user):
+            with self.subTest(user=user.login):
+                views = self.env["res.partner"].with_user(user).get_views([(False, "kanban")])
+                arch = etree.fromstring(views["views"]["kanban"]["arch"])
+                declared = {node.get("name") for node in arch.iter("field")}
+                read = {
+                    name
+                    for node in arch.iter(etree.Element)
+                    for attr in ("t-if", "t-elif")
+                    for name in re.findall(r"record\.(\w+)\.raw_value", node.get(attr, ""))
+                }
+                self.assertLessEqual(read, declared)
+                self.assertEqual("loyalty_points" in declared, user != plain_user)
+
+    def test_new_customer_is_a_person(self):
+        for xmlid in ("account.res_partner_action_customer", "contacts.action_contacts"):
+            with self.subTest(action=xmlid):
+                action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+                context = ast.literal_eval(action["context"])
+                with Form(self.Partner.with_context(context)) as form:
+                    self.assertEqual(form.company_type, "person")
+                    form.name = "Khách mới"
+
+    def test_phone_keeps_the_national_format_of_the_company_country(self):
+        with Form(self.Partner) as form:
+            form.name = "Khách mới"
+            for typed, kept in (
+                ("+84 912 345 678", "0912 345 678"),
+                ("0912345678", "0912 345 678"),
+                ("+33 1 23 45 67 89", "+33 1 23 45 67 89"),
+            ):
+                form.phone = typed
+                self.assertEqual(form.phone, kept)
+
+
+@tagged("post_install", "-at_install")
 class TestPhoneSearch(RetailCommon):
     FORMATS = ("090 123 4567", "+84 90 123 4567", "090-123-4567", "0901234567", "+84901234567")
 
@@ -235,6 +280,34 @@ class TestDuplicateWarning(RetailCommon):
     def test_warning_does_not_block_saving(self):
         twin = self.Partner.create({"name": "An (sinh đôi)", "phone": "090 123 4567"})
         self.assertEqual(twin.retail_same_phone_partner_id, self.customer)
+
+    def test_read_for_several_customers_never_gives_themselves(self):
+        """As a list or an export reads it: several customers at once, most without email
+        or phone; each gets another customer or nothing, never itself."""
+        twin = self.Partner.create({"name": "An (sinh đôi)", "phone": "+84 90 123 4567"})
+        mai, mai_again = self.Partner.create([
+            {"name": "Mai", "email": "mai@example.com"},
+            {"name": "Mai (cũ)", "email": "MAI@example.com", "phone": "0912 345 678"},
+        ])
+        walk_in = self.Partner.create({"name": "Khách vãng lai"})
+        contact = self.Partner.create({
+            "name": "Người liên hệ", "parent_id": mai.id, "email": "mai@example.com"})
+        customers = self.customer + twin + mai + mai_again + walk_in + contact
+        customers.invalidate_recordset()
+        self.assertEqual(
+            [(values["id"], values["retail_same_phone_partner_id"],
+              values["retail_same_email_partner_id"])
+             for values in customers.read(
+                 ["retail_same_phone_partner_id", "retail_same_email_partner_id"], load=None)],
+            [
+                (self.customer.id, twin.id, False),
+                (twin.id, self.customer.id, False),
+                (mai.id, False, mai_again.id),
+                (mai_again.id, False, mai.id),
+                (walk_in.id, False, False),
+                (contact.id, False, False),
+            ],
+        )
 
 
 @tagged("post_install", "-at_install")

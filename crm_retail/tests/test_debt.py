@@ -250,6 +250,22 @@ class TestDebtAging(DebtCommon):
         self.assertEqual(groups, {"not_due": 1, "1_30": 5, "31_60": 100, "61_90": 1000,
                                   "over_90": 10000})
 
+    def test_buckets_read_in_aging_order(self):
+        """Pivot columns and list groups run not due, 1-30, 31-60, 61-90, over 90, and
+        the bucket stays in its place when it is not the first group-by."""
+        for due in ("2025-12-01", "2026-01-15", "2026-04-15", "2026-03-20", "2026-02-20"):
+            self._invoice(self.customer, 10, due, date="2025-12-01")
+        self.env.cr.flush()
+        Aging = self.env["retail.debt.aging.report"]
+        domain = [("partner_id", "=", self.customer.id)]
+        aging_order = ["not_due", "1_30", "31_60", "61_90", "over_90"]
+        groups = Aging.formatted_read_group(domain, ["bucket"], ["__count"])
+        self.assertEqual([group["bucket"] for group in groups], aging_order)
+        by_partner = Aging._read_group(domain, ["partner_id", "bucket"], ["__count"])
+        self.assertEqual([bucket for _partner, bucket, _count in by_partner], aging_order)
+        descending = Aging._read_group(domain, ["bucket"], ["__count"], order="bucket desc")
+        self.assertEqual([bucket for bucket, _count in descending], aging_order[::-1])
+
     def test_as_of_date_undoes_later_payments(self):
         invoice = self._invoice(self.customer, 1000, "2026-01-31", date="2026-01-01")
         self._pay(invoice, 600, date="2026-03-01")

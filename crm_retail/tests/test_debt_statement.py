@@ -1,11 +1,13 @@
 import base64
 import io
+from unittest.mock import patch
 
 import openpyxl
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import freeze_time, tagged
+from odoo.tools.translate import code_translations
 
 from .common import RetailCommon
 
@@ -250,6 +252,45 @@ class TestDebtStatement(RetailCommon):
         html = report._render_qweb_html(
             "crm_retail.action_report_debt_statement", self.customer.ids, data=data)[0]
         self.assertIn("01/02/2026", html.decode())
+
+    def test_report_place_date_and_signature_hints(self):
+        """Above the signatures "<city>, <date>" in the statement's language ("Hà Nội, ngày
+        31 tháng 03 năm 2026" in Vietnamese); under them what each side writes."""
+        self.company.city = "Hà Nội"
+        data = {"company_id": self.company.id, "date_from": FEBRUARY[0], "date_to": FEBRUARY[1]}
+        report = self.env["ir.actions.report"]
+
+        def render():
+            return report._render_qweb_html(
+                "crm_retail.action_report_debt_statement", self.customer.ids, data=data,
+            )[0].decode()
+
+        html = render()
+        self.assertIn("Hà Nội, 03/31/2026", html)
+        # a person signs, the shop signs and stamps
+        self.assertIn("(Sign and write full name)", html)
+        self.assertIn("(Sign, write full name and stamp)", html)
+        self.assertLess(html.index("Hà Nội, 03/31/2026"), html.index("Customer confirmation"))
+        self.customer.is_company = True
+        self.assertEqual(render().count("(Sign, write full name and stamp)"), 2)
+
+        # Vietnamese words the line with the day, month and year (the vi.po translation)
+        self.env["res.lang"]._activate_lang("vi_VN")
+        self.customer.lang = "vi_VN"
+        vietnamese = {
+            "%(city)s, %(date)s": "%(city)s, ngày %(day)s tháng %(month)s năm %(year)s",
+            "Date: %(date)s": "Ngày %(day)s tháng %(month)s năm %(year)s",
+        }
+        get_translations = code_translations.get_python_translations
+
+        def python_translations(module, lang):
+            translations = get_translations(module, lang)
+            return {**translations, **vietnamese} if lang == "vi_VN" else translations
+
+        with patch.object(code_translations, "get_python_translations", python_translations):
+            self.assertIn("Hà Nội, ngày 31 tháng 03 năm 2026", render())
+            self.company.city = False
+            self.assertIn("Ngày 31 tháng 03 năm 2026", render())
 
     def test_report_pdf(self):
         pdf, report_type = self.env["ir.actions.report"].with_context(

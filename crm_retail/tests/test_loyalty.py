@@ -193,6 +193,22 @@ class TestRedemption(LoyaltyCommon):
         self.draft.invoice_line_ids.filtered("retail_points_redeemed").unlink()
         self.assertPoints(self.customer, 100)
 
+    def test_redemption_history_names_no_draft(self):
+        """A draft has no number: the history says "a new invoice", never the draft's
+        display name, and names the invoice by its number once it has one."""
+        self.draft.retail_redeem_points(30)
+        self.draft.action_post()
+        self.draft.button_draft()
+        self.draft.button_cancel()
+        lines = self.env["retail.points.line"].search(
+            [("move_id", "=", self.draft.id), ("line_type", "=", "redemption")], order="id")
+        self.assertEqual(lines.mapped("description"), [
+            "Points paid on a new invoice", f"Points returned: {self.draft.name} cancelled"])
+        discount = self.draft.invoice_line_ids.filtered("retail_points_redeemed")
+        self.assertEqual(discount.name, "Paid with 30 loyalty points")
+        self.assertNotIn("[", discount.product_id.display_name,
+                         "the redemption product shows no internal reference on the line")
+
     def test_deleted_draft_invoice_gives_points_back(self):
         self.draft.retail_redeem_points(30)
         self.draft.unlink()

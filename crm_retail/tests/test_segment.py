@@ -507,6 +507,21 @@ class TestSegmentReports(SegmentCommon):
                          [80.0, 85.0, 90.0, 95.0, 100.0])
         self.assertEqual(pareto.sorted("rank").mapped("percentile"), [20, 40, 60, 80, 100])
 
+    def test_exclusive_groups_read_by_name(self):
+        """Lists and reports grouped by exclusive group show its name, not its key; a
+        group the shop named itself shows as named."""
+        own = self.Segment.create({"name": "Khu vực Bắc", "group": "khu vực", "use_age": True,
+                                   "age_from": 0, "age_to": 150})
+        for model in ("retail.segment", "retail.segment.report"):
+            labels = dict(self.env[model].fields_get(["group"])["group"]["selection"])
+            self.assertEqual(
+                [labels[key] for key in ("age", "value", "rfm", "lifecycle", "payment")],
+                ["Age", "Customer Value", "Customer Type (RFM)", "Lifecycle", "Payment Status"])
+            self.assertEqual(labels["khu vực"], "khu vực")
+        self.assertEqual(own.group, "khu vực")
+        with self.assertRaises(ValidationError):
+            self.Segment.create({"name": "Sai", "group": 5})
+
 
 @tagged("post_install", "-at_install")
 @freeze_time("2026-03-01 12:00:00")
