@@ -1,3 +1,4 @@
+from . import retail_input_check
 from . import retail_points_discount_line_mixin
 from . import retail_points_redeem_mixin
 from . import account_move

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .res_partner import check_derived_fields
+from .res_partner import check_derived_fields, without_derived
 
 # Card fields that decide which stage its customer is in.
 FUNNEL_STAGE_FIELDS = {"stage_id", "active", "partner_id", "type"}
@@ -47,10 +47,7 @@ class CrmLead(models.Model):
     def default_get(self, fields):  # pylint: disable=redefined-outer-name
         # Facts have no default to give (a pipeline grouped by funnel step quick-creates
         # with the step as default).
-        defaults = super().default_get(fields)
-        for fname in DERIVED_FIELDS.keys() & defaults.keys():
-            del defaults[fname]
-        return defaults
+        return without_derived(super().default_get(fields), DERIVED_FIELDS)
 
     def write(self, vals):
         check_derived_fields(self, vals, DERIVED_FIELDS)

@@ -56,6 +56,11 @@ LOYALTY_READERS = "crm_retail.group_crm_retail_user,account.group_account_invoic
 MAX_POINTS = 1_000_000_000
 
 
+def without_derived(defaults, derived_fields):
+    """Default values less the derived facts, which have none to give."""
+    return {fname: value for fname, value in defaults.items() if fname not in derived_fields}
+
+
 def check_derived_fields(model, names, derived):
     """Refuse, unless the superuser writes, values for the facts in ``derived`` (field
     name: what the fact follows) among the field ``names`` given to create or write."""
@@ -766,10 +771,7 @@ class ResPartner(models.Model):
         # quick-creates with the tier as default), nor from a user's own defaults; and a
         # new user's partner, created with the user's defaults, must not carry them into
         # create. Debt status still reads "No debt" from its company fallback.
-        defaults = super().default_get(fields)
-        for fname in DERIVED_FIELDS.keys() & defaults.keys():
-            del defaults[fname]
-        return defaults
+        return without_derived(super().default_get(fields), DERIVED_FIELDS)
 
     def _retail_check_derived_fields(self, vals):
         check_derived_fields(self, vals, DERIVED_FIELDS)

@@ -9,8 +9,6 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, LockError, ValidationError
 from odoo.tools import SQL
 
-from .retail_input_check import check_field_values
-
 _logger = logging.getLogger(__name__)
 
 # A customer whose row another transaction holds (an invoice being posted for it) is
@@ -35,6 +33,7 @@ class RetailDebtReminderLevel(models.Model):
     sent is the append-only ``retail.debt.reminder`` log."""
 
     _name = "retail.debt.reminder.level"
+    _inherit = ["retail.checked.values.mixin"]
     _description = "Debt Reminder Level"
     _order = "company_id, sequence, days_overdue, id"
 
@@ -83,16 +82,6 @@ class RetailDebtReminderLevel(models.Model):
                     "Reminder level “%(level)s” creates an activity for the accountant: "
                     "choose the accountant.", level=level.display_name,
                 ))
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            check_field_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
 
     # ------------------------------------------------------------------
     # What is overdue and what is due

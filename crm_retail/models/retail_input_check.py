@@ -10,7 +10,7 @@ nothing is saved.
 import math
 from datetime import date
 
-from odoo import models
+from odoo import api, models
 from odoo.exceptions import ValidationError
 
 # PostgreSQL's integer (int4), the column of an Integer field.
@@ -132,3 +132,28 @@ def _error(env, field, value):
     return ValidationError(env._(
         "“%(value)s” is not a valid value for %(field)s: enter text.",
         value=shown, field=label))
+
+
+class RetailCheckedValuesMixin(models.AbstractModel):
+    """Every value a create or write brings is checked against its field's type before
+    the ORM converts it: a malformed value from the API gets a clear error, not a
+    traceback."""
+
+    _name = "retail.checked.values.mixin"
+    _description = "Values Checked Before Saving"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._retail_check_values(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._retail_check_values(vals)
+        return super().write(vals)
+
+    @api.model
+    def _retail_check_values(self, vals):
+        """Raise a clear error for a value the save would fail on; a model adds its own
+        checks by overriding this."""
+        check_field_values(self, vals)

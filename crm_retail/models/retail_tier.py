@@ -1,6 +1,4 @@
-from odoo import api, fields, models
-
-from .retail_input_check import check_field_values
+from odoo import fields, models
 
 
 class RetailTier(models.Model):
@@ -9,6 +7,7 @@ class RetailTier(models.Model):
     a multiplier on the points earned."""
 
     _name = "retail.tier"
+    _inherit = ["retail.checked.values.mixin"]
     _description = "Membership Tier"
     _order = "company_id, threshold, sequence, id"
 
@@ -41,16 +40,6 @@ class RetailTier(models.Model):
     _multiplier_positive = models.Constraint(
         "CHECK(points_multiplier >= 0)", "A tier's points multiplier cannot be negative."
     )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            check_field_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
 
     def _compute_partner_count(self):
         counts = dict(self.env["res.partner"]._read_group(

@@ -557,14 +557,16 @@ class TestRolePortalPages(HttpCase):
         page = self.url_open("/my/points")
         self.assertEqual(page.status_code, 200)
         self.assertIn("Điểm riêng của khách thứ hai", page.text)
-        self.assertIn("246802", page.text)
+        self.assertIn("246,802", page.text)  # the page groups thousands
         self.assertNotIn("Điểm riêng của khách thứ nhất", page.text)
         self.assertNotIn("987654", page.text)
+        self.assertNotIn("987,654", page.text)
         # Nor by asking for the first customer's history or record.
         for url in (f"/my/points?partner_id={self.first.id}",
                     f"/web/content/res.partner/{self.first.id}/loyalty_points"):
             page = self.url_open(url)
             self.assertNotIn("987654", page.text, url)
+            self.assertNotIn("987,654", page.text, url)
             self.assertNotIn("Điểm riêng của khách thứ nhất", page.text, url)
 
     def test_anonymous_visitor_is_sent_to_login(self):

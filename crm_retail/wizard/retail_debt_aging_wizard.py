@@ -1,11 +1,10 @@
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.tools import format_date
-
-from ..models.retail_input_check import check_field_values
 
 
 class RetailDebtAgingWizard(models.TransientModel):
     _name = "retail.debt.aging.wizard"
+    _inherit = ["retail.checked.values.mixin"]
     _description = "Aged Receivables at a Date"
 
     date = fields.Date(
@@ -15,16 +14,6 @@ class RetailDebtAgingWizard(models.TransientModel):
     # For the multi-company rule: the report itself shows the user's companies.
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, default=lambda self: self.env.company)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            check_field_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
 
     def action_open(self):
         self.ensure_one()

@@ -9,8 +9,6 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from ..models.retail_input_check import check_field_values
-
 # What a receivable journal item is on a statement, from the move it belongs to.
 STATEMENT_KINDS = [
     ("invoice", "Invoice"),
@@ -25,6 +23,7 @@ class RetailDebtStatement(models.TransientModel):
     opening balance, a running balance and the closing balance, in company currency."""
 
     _name = "retail.debt.statement"
+    _inherit = ["retail.checked.values.mixin"]
     _description = "Debt Statement"
 
     partner_id = fields.Many2one(
@@ -75,16 +74,6 @@ class RetailDebtStatement(models.TransientModel):
         for statement in self:
             if statement.date_from > statement.date_to:
                 raise ValidationError(self.env._("The period must start before it ends."))
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            check_field_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
 
     @api.depends("partner_id", "company_id", "date_from", "date_to")
     def _compute_statement(self):

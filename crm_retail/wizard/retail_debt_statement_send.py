@@ -3,8 +3,6 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..models.retail_input_check import check_field_values
-
 _logger = logging.getLogger(__name__)
 
 
@@ -13,6 +11,7 @@ class RetailDebtStatementSend(models.TransientModel):
     customer with its PDF, each logged in the customer's chatter."""
 
     _name = "retail.debt.statement.send"
+    _inherit = ["retail.checked.values.mixin"]
     _description = "Send Debt Statements"
 
     partner_ids = fields.Many2many(
@@ -60,16 +59,6 @@ class RetailDebtStatementSend(models.TransientModel):
         for wizard in self:
             if wizard.date_from > wizard.date_to:
                 raise ValidationError(self.env._("The period must start before it ends."))
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            check_field_values(self, vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
 
     @api.depends("partner_ids", "company_id", "date_from", "date_to", "only_active")
     def _compute_recipients(self):

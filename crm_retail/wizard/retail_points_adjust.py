@@ -4,6 +4,7 @@ from odoo.exceptions import UserError
 
 class RetailPointsAdjust(models.TransientModel):
     _name = "retail.points.adjust"
+    _inherit = ["retail.checked.values.mixin"]
     _description = "Adjust Loyalty Points"
 
     partner_id = fields.Many2one("res.partner", string="Customer", required=True)
@@ -18,18 +19,8 @@ class RetailPointsAdjust(models.TransientModel):
     )
     reason = fields.Char(required=True)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_values(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_values(vals)
-        return super().write(vals)
-
     @api.model
-    def _check_values(self, vals):
+    def _retail_check_values(self, vals):
         """Refuse what the database or the adjustment would fail on, before saving."""
         if "points" in vals:
             self.env["res.partner"]._retail_check_points_number(vals["points"])
@@ -39,6 +30,7 @@ class RetailPointsAdjust(models.TransientModel):
             if not isinstance(vals["partner_id"], int) or isinstance(vals["partner_id"], bool):
                 raise UserError(self.env._("Choose the customer whose points to adjust."))
             self.env["res.partner"].browse(vals["partner_id"]).check_access("read")
+        super()._retail_check_values(vals)
 
     def action_adjust(self):
         self.ensure_one()

@@ -4,6 +4,7 @@ from odoo.exceptions import UserError
 
 class RetailPointsRedeem(models.TransientModel):
     _name = "retail.points.redeem"
+    _inherit = ["retail.checked.values.mixin"]
     _description = "Redeem Loyalty Points"
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
@@ -25,18 +26,8 @@ class RetailPointsRedeem(models.TransientModel):
     points = fields.Integer(string="Points to Redeem", required=True)
     amount = fields.Monetary(compute="_compute_amount")
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_values(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_values(vals)
-        return super().write(vals)
-
     @api.model
-    def _check_values(self, vals):
+    def _retail_check_values(self, vals):
         """Refuse what the database or the redemption would fail on, before saving."""
         if "points" in vals:
             self.env["res.partner"]._retail_check_points_number(vals["points"], positive=True)
@@ -47,6 +38,7 @@ class RetailPointsRedeem(models.TransientModel):
                 self.env[self._fields[fname].comodel_name].browse(vals[fname]).check_access("read")
         if vals.get("move_id") and vals.get("sale_order_id"):
             raise UserError(self.env._("Open Redeem Points from an invoice or an order."))
+        super()._retail_check_values(vals)
 
     @api.depends("move_id", "sale_order_id")
     def _compute_document_data(self):
