@@ -100,7 +100,17 @@ def floor_facts(company, windows):
               LEFT JOIN sales s ON s.partner_id = p.id
              WHERE p.active AND p.id = p.commercial_partner_id
                AND (p.company_id IS NULL OR p.company_id = %(company)s)
-               AND (p.customer_rank > 0 OR s.partner_id IS NOT NULL)
+               AND (p.customer_rank > 0 OR s.partner_id IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM res_partner c
+                                 JOIN sale_order so ON so.partner_id = c.id
+                                WHERE c.commercial_partner_id = p.id
+                                  AND so.company_id = %(company)s)
+                    OR EXISTS (SELECT 1 FROM res_partner c
+                                 JOIN crm_lead lead ON lead.partner_id = c.id
+                                WHERE c.commercial_partner_id = p.id AND lead.active
+                                  AND lead.type = 'opportunity'
+                                  AND (lead.company_id IS NULL
+                                       OR lead.company_id = %(company)s)))
         ), %(scores)s
         SELECT f.*, r.score AS r_score, fr.score AS f_score, m.score AS m_score,
                CASE WHEN f.purchases = 0 THEN NULL

@@ -1,13 +1,19 @@
 """Builds the Vietnamese demo shop in a new database (run by scripts/run.sh through
-`odoo shell`): company, users, products, ~50 customers, invoices, payments, quotations.
+`odoo shell`): company, users, products, ~50 customers, invoices, payments, quotations,
+a pipeline with cards in every funnel stage and the stage history of a year of selling.
 
 Deterministic (fixed seed), dated relative to today so that some invoices are overdue.
+Every shipped segment has members.
 """
 # ruff: noqa: F821  (``env`` is given by odoo shell)
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from itertools import pairwise
+
+from dateutil.relativedelta import relativedelta
 
 from odoo import Command, fields
+from odoo.tools import SQL
 
 rng = random.Random(19)
 today = fields.Date.context_today(env.user)
@@ -118,6 +124,11 @@ for referred, referrer in ((10, 2), (11, 2), (20, 7)):
     customers[referred].retail_referrer_id = customers[referrer]
 customers[:1].write({"is_company": True, "name": "Công ty TNHH Thực phẩm Hòa Bình",
                      "vat": "0312345678", "gender": False, "birthday": False})
+# A pupil who buys snacks on the way to school.
+customers[25].birthday = today - relativedelta(years=13, days=40)
+# The customers the owner keeps an eye on: tagged by hand.
+(customers[2] | customers[7] | customers[12]).write({"category_id": [
+    Command.link(env.ref("crm_retail.segment_important").tag_id.id)]})
 
 # --- invoices and payments: a year of sales, the last ones partly unpaid ----------
 term_30 = env.ref("account.account_payment_term_30days")
@@ -136,6 +147,20 @@ for customer in customers[:44]:
             "invoice_payment_term_id": term_30.id,
             "invoice_user_id": customer.user_id.id or rng.choice(sellers).id,
             "invoice_line_ids": lines,
+        })
+# Two wholesale buyers (a canteen, a grocer) order by the case: VIP customers.
+for customer, months_ago in ((customers[0], (2, 7)), (customers[4], (1, 5))):
+    for months in months_ago:
+        invoice_vals.append({
+            "move_type": "out_invoice",
+            "partner_id": customer.id,
+            "invoice_date": today - relativedelta(months=months),
+            "invoice_payment_term_id": term_30.id,
+            "invoice_user_id": customer.user_id.id,
+            "invoice_line_ids": [
+                Command.create({"product_id": products[0].id, "quantity": 30}),
+                Command.create({"product_id": products[3].id, "quantity": 20}),
+            ],
         })
 invoices = env["account.move"].create(invoice_vals)
 invoices.action_post()
@@ -173,10 +198,26 @@ for customer in best:
     invoice.action_post()
 customers[5].retail_adjust_points(20, "Quà tặng khai trương cửa hàng")
 
-# --- quotations and orders -----------------------------------------------------
+# --- prospects, quotations and orders -----------------------------------------
+# The six customers who never bought are prospects in the pipeline: the salespeople
+# opened a card for each; two are being worked on (Opportunity), three got a quotation
+# (Quotation; one of them has just confirmed it), one was only just met (Target).
+stages = env["crm.stage"]._retail_funnel_stages()  # {funnel step: stage}
+prospects = customers[44:50]
+cards = env["crm.lead"].create([{
+    "name": f"{customer.name}: {rng.choice(products).name}",
+    "type": "opportunity",
+    "partner_id": customer.id,
+    "user_id": customer.user_id.id,
+    "stage_id": stages[1].id,
+} for customer in prospects])
+cards[3:5].write({"stage_id": stages[2].id})
+card_of = dict(zip(prospects, cards, strict=True))
 orders = env["sale.order"].create([{
     "partner_id": customer.id,
     "user_id": customer.user_id.id,
+    "opportunity_id": card_of[customer].id if customer in prospects[:3] else False,
+    "date_order": fields.Datetime.now() - timedelta(days=rng.randint(1, 6)),
     "order_line": [Command.create({"product_id": rng.choice(products).id,
                                    "product_uom_qty": rng.randint(1, 10)})],
 } for customer in customers[40:50]])
@@ -186,6 +227,102 @@ orders[:5].action_confirm()
 company.write({"account_use_credit_limit": True, "retail_credit_limit_policy": "warn"})
 for customer in customers[:10]:
     customer.write({"credit_limit": 5000000, "use_partner_credit_limit": True})
+
+# --- the pipeline's history ----------------------------------------------------
+# The cards moved today, as the demo's invoices were posted with tracking off (for
+# speed). Give them the history a year of selling leaves, recorded as Odoo's stage
+# tracking records it (a tracking value on stage_id per move, under the stage subtypes),
+# which the funnel report and the chatter read: a card opens on the customer's first
+# purchase (or earlier, for a prospect a salesperson worked on) and moves on at the
+# second purchase (Repeat), at the purchase that reaches the loyalty rule (Loyal) and at
+# the first purchase of a customer it referred (Advocate).
+now = fields.Datetime.now()
+step_of = {stage.id: step for step, stage in stages.items()}
+purchase_days = {}
+for invoice in env["account.move"].search([
+    ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
+    ("payment_state", "!=", "reversed"),
+]):
+    purchase_days.setdefault(invoice.commercial_partner_id, set()).add(invoice.invoice_date)
+for order in orders.filtered(lambda order: order.state == "sale"):
+    purchase_days.setdefault(order.partner_id.commercial_partner_id, set()).add(today)
+purchase_days = {partner: sorted(days) for partner, days in purchase_days.items()}
+loyal_count = company.retail_loyal_purchase_count
+stage_info = env["crm.lead"].fields_get(["stage_id"])["stage_id"]
+subtypes = {False: env.ref("crm.mt_lead_stage"), True: env.ref("crm.mt_lead_won")}
+
+
+def moment(day):
+    """A time of the shop's opening hours (07:00-17:00 in Vietnam) on ``day``, past."""
+    return min(datetime.combine(day, time(rng.randint(0, 10), rng.randint(0, 59))),
+               now - timedelta(minutes=30))
+
+
+leads = env["crm.lead"].search([("type", "=", "opportunity")], order="id")
+for lead in leads:
+    partner = lead.partner_id.commercial_partner_id
+    current = step_of[lead.stage_id.id]
+    days = purchase_days.get(partner, [])
+    facts = []  # (day, step) the purchases gave
+    if days:
+        facts.append((days[0], 4))
+        if len(days) > 1:
+            facts.append((days[1], 5))
+        recent = [day for day in days if day > today - relativedelta(years=1)]
+        if loyal_count and len(recent) >= loyal_count:
+            facts.append((recent[loyal_count - 1], 6))
+    for referred in customers.filtered(lambda c, partner=partner: c.retail_referrer_id == partner):
+        if purchase_days.get(referred):
+            facts.append((purchase_days[referred][0], 7))
+    # A prospect first: the card was opened weeks before the first purchase (or today).
+    worked = lead in cards or rng.random() < 0.4
+    first = facts[0][0] if facts and facts[0][1] == 4 else today
+    path = []
+    if worked:
+        opened = first - timedelta(days=rng.randint(20, 45))
+        for step, day in ((1, opened), (2, opened + timedelta(days=rng.randint(2, 8))),
+                          (3, first - timedelta(days=rng.randint(1, 6)))):
+            if step <= current:
+                path.append((step, moment(day)))
+    else:
+        path.append((1, moment(first)))
+    for day, step in sorted(facts):
+        if path[-1][0] < step <= current:
+            path.append((step, max(moment(day), path[-1][1] + timedelta(minutes=1))))
+    if path[-1][0] != current:  # reached by a rule the facts above do not replay
+        path.append((current, path[-1][1] + timedelta(hours=1)))
+    for (old, _entered), (new, entered) in pairwise(path):
+        message = lead._message_log(
+            author_id=lead.user_id.partner_id.id or None,
+            tracking_value_ids=[Command.create(env["mail.tracking.value"]._create_tracking_values(
+                stages[old], stages[new], "stage_id", stage_info, lead))])
+        message.write({"date": entered, "subtype_id": subtypes[stages[new].is_won].id})
+    # The notes the funnel left as it moved the card, dated with their moves (or with
+    # their purchase, for a fact that found the card further already).
+    entered_at = {stages[step].name: max(moment(day), path[0][1]) for day, step in facts}
+    entered_at.update({stages[step].name: entered for step, entered in path})
+    for note in env["mail.message"].search([
+        ("model", "=", "crm.lead"), ("res_id", "=", lead.id),
+        ("tracking_value_ids", "=", False), ("message_type", "=", "notification"),
+    ]):
+        dated = [entered for name, entered in entered_at.items() if name in str(note.body)]
+        note.date = dated[0] if dated else path[-1][1]
+    won = [entered for step, entered in path if stages[step].is_won]
+    # Creation and stage dates are Odoo's own columns, not written by the ORM.
+    env.cr.execute(SQL(
+        "UPDATE crm_lead SET create_date = %s, date_open = %s, date_last_stage_update = %s, "
+        "date_closed = %s WHERE id = %s",
+        path[0][1], path[0][1], path[-1][1], won[0] if won else None, lead.id))
+    # What the card is worth: the customer's sales of the year, or the deal in sight.
+    quotation = orders.filtered(lambda order, partner=partner: order.partner_id == partner)
+    sales = sum(invoices.filtered(
+        lambda inv, partner=partner: inv.commercial_partner_id == partner
+        and inv.invoice_date > today - relativedelta(years=1)).mapped("amount_total_signed"))
+    lead.expected_revenue = round(sales or sum(quotation.mapped("amount_total"))
+                                  or rng.randint(5, 40) * 100000, -3)
+env["crm.lead"].invalidate_model(
+    ["create_date", "date_open", "date_last_stage_update", "date_closed"])
+
 env.cr.commit()  # the debt figures are written as the transaction is flushed
 env["retail.segment"]._cron_recompute()
 
@@ -193,7 +330,7 @@ env.cr.commit()
 overdue = invoices.filtered(
     lambda inv: inv.payment_state != "paid" and inv.invoice_date_due < today)
 print(f"demo shop: {len(customers)} customers, {len(invoices)} invoices "
-      f"({len(overdue)} overdue), {len(orders)} sale orders, "
+      f"({len(overdue)} overdue), {len(orders)} sale orders, {len(leads)} pipeline cards, "
       f"{sum(customers.mapped('loyalty_points'))} points held, "
       f"{sum(customers.mapped('debt_amount')):,.0f} VND owed "
       f"({len(customers.filtered(lambda c: c.debt_status == 'overdue'))} customers overdue)")

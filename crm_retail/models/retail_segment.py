@@ -512,6 +512,29 @@ class RetailSegment(models.Model):
             "active", "commercial_partner_id", "company_id", "customer_rank", "birthday",
             "gender", "state_id", "debt_amount", "debt_status", "loyalty_points",
             "loyalty_tier_id", "category_id"])
+        self.env["sale.order"].flush_model(["partner_id", "company_id"])
+        self.env["crm.lead"].flush_model(["partner_id", "company_id", "active", "type"])
+
+    @api.model
+    def _customer_condition(self, company):
+        """Whether the contact ``p`` (with its sales ``s``) is a customer of ``company``,
+        as Odoo counts them: marked customer (``customer_rank``: created as one, or
+        invoiced), or with a posted invoice or credit note, a quotation or order, or a
+        pipeline card in the company. A prospect with a quotation or a card is a customer
+        who has not bought yet; a contact that is only a contact (a vendor, a user) is not.
+        The documents are looked up only for the contacts not marked customer, through
+        indexes."""
+        return SQL(
+            """(p.customer_rank > 0 OR s.partner_id IS NOT NULL
+                OR EXISTS (SELECT 1 FROM res_partner c JOIN sale_order so ON so.partner_id = c.id
+                            WHERE c.commercial_partner_id = p.id
+                              AND so.company_id = %(company)s)
+                OR EXISTS (SELECT 1 FROM res_partner c JOIN crm_lead lead ON lead.partner_id = c.id
+                            WHERE c.commercial_partner_id = p.id
+                              AND lead.active AND lead.type = 'opportunity'
+                              AND (lead.company_id IS NULL OR lead.company_id = %(company)s)))""",
+            company=company.id,
+        )
 
     @api.model
     def _facts_query(self, company, today, windows=(), rfm=False, partner_ids=None):
@@ -519,10 +542,10 @@ class RetailSegment(models.Model):
         commercial partners) with what the rules read.
 
         Customers are the commercial contacts of the company or shared between companies
-        that are customers (customer rank) or have a posted invoice or credit note in the
-        company. Sales are posted invoices less credit notes in company currency; a
-        purchase is a posted invoice not fully reversed by a credit note. ``windows``
-        adds ``sales_<N>d`` and ``purchases_<N>d`` over the last N days, today included.
+        that are customers (``_customer_condition``). Sales are posted invoices less credit
+        notes in company currency; a purchase is a posted invoice not fully reversed by a
+        credit note. ``windows`` adds ``sales_<N>d`` and ``purchases_<N>d`` over the last
+        N days, today included.
 
         With ``rfm``, ``rfm_type`` is the customer type from the R, F and M scores (1 to
         5) of the customers who bought: each is the quintile of the customer's mid-rank
@@ -574,9 +597,10 @@ class RetailSegment(models.Model):
               LEFT JOIN sales s ON s.partner_id = p.id
              WHERE p.active AND p.id = p.commercial_partner_id
                AND (p.company_id IS NULL OR p.company_id = %(company)s)
-               AND (p.customer_rank > 0 OR s.partner_id IS NOT NULL) %(partner_filter)s
+               AND %(customer)s %(partner_filter)s
             """,
             purchase=purchase,
+            customer=self._customer_condition(company),
             window_columns=SQL("").join(SQL(", %s", c) for c in window_columns),
             company=company.id,
             company_key=company_key,

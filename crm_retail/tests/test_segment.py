@@ -155,6 +155,32 @@ class TestSegmentRules(SegmentCommon):
                              partner.name)
         self.assertFalse(self._segments(supplier), "not a customer: in no segment")
 
+    def test_never_bought_prospects(self):
+        """Contacts created outside the Customers menu have no customer rank, only a code:
+        a quotation or a pipeline card makes them customers who never bought; a quotation
+        of another company, or the code alone, does not."""
+        quoted, with_card, quoted_elsewhere, contact = self.Partner.create([
+            {"name": "Có báo giá"}, {"name": "Có cơ hội"}, {"name": "Báo giá công ty khác"},
+            {"name": "Chỉ là liên hệ"},
+        ])
+        self.assertTrue(all(quoted.mapped("ref")), "coded like any customer")
+        self.assertFalse(any((quoted | with_card | contact).mapped("customer_rank")))
+        # The quotation is made out to a contact person of the customer.
+        person = self.Partner.create({"name": "Người mua", "parent_id": quoted.id})
+        self.env["sale.order"].create({"partner_id": person.id})
+        self.env["crm.lead"].create(
+            {"name": "Quan tâm gạo ST25", "type": "opportunity", "partner_id": with_card.id})
+        company_2 = self.setup_other_company()["company"]
+        self.env["sale.order"].with_company(company_2).create(
+            {"partner_id": quoted_elsewhere.id, "company_id": company_2.id})
+        self._recompute()
+        self.assertEqual(self._segments(quoted), {"segment_potential"})
+        self.assertEqual(self._segments(with_card), {"segment_potential"})
+        self.assertFalse(self._segments(quoted_elsewhere))
+        self.assertFalse(self._segments(contact))
+        self.assertEqual(self.shipped["segment_potential"].match_count,
+                         len(self._holders(self.shipped["segment_potential"])))
+
     @freeze_time("2026-03-01 12:00:00")
     def test_debt(self):
         owing = self._customer("Còn nợ")
