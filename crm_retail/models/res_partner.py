@@ -678,11 +678,13 @@ class ResPartner(models.Model):
     def _onchange_phone_validation(self):
         """Odoo writes every number internationally ("+84 901 234 567"); numbers of the
         company's country keep the national form shops write ("0901 234 567")."""
-        super()._onchange_phone_validation()
-        country = (self.company_id or self.env.company).country_id
-        if self.phone and country:
-            self.phone = self._phone_format(
-                fname="phone", country=country, force_format="NATIONAL") or self.phone
+        result = super()._onchange_phone_validation()
+        for partner in self:
+            country = (partner.company_id or self.env.company).country_id
+            if partner.phone and country:
+                partner.phone = partner._phone_format(
+                    fname="phone", country=country, force_format="NATIONAL") or partner.phone
+        return result
 
     # ------------------------------------------------------------------
     # Constraints

@@ -156,4 +156,4 @@ class RetailCheckedValuesMixin(models.AbstractModel):
     def _retail_check_values(self, vals):
         """Raise a clear error for a value the save would fail on; a model adds its own
         checks by overriding this."""
-        check_field_values(self, vals)
+        return check_field_values(self, vals)

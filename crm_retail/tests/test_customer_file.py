@@ -163,7 +163,7 @@ class TestCustomerScreens(RetailCommon):
             with self.subTest(action=xmlid):
                 action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
                 context = ast.literal_eval(action["context"])
-                with Form(self.Partner.with_context(context)) as form:
+                with Form(self.Partner.with_context(**context)) as form:
                     self.assertEqual(form.company_type, "person")
                     form.name = "Khách mới"
 

@@ -457,7 +457,7 @@ class TestRedeemWizardAccess(DerivedFactsCommon):
     def _open(self, user, **defaults):
         """The wizard as the web client opens it (defaults, then the onchange)."""
         context = {f"default_{key}": value for key, value in defaults.items()}
-        return Form(self.env["retail.points.redeem"].with_user(user).with_context(context))
+        return Form(self.env["retail.points.redeem"].with_user(user).with_context(**context))
 
     def test_other_company_invoice(self):
         with self.assertRaises(AccessError):

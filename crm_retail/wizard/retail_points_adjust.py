@@ -30,7 +30,7 @@ class RetailPointsAdjust(models.TransientModel):
             if not isinstance(vals["partner_id"], int) or isinstance(vals["partner_id"], bool):
                 raise UserError(self.env._("Choose the customer whose points to adjust."))
             self.env["res.partner"].browse(vals["partner_id"]).check_access("read")
-        super()._retail_check_values(vals)
+        return super()._retail_check_values(vals)
 
     def action_adjust(self):
         self.ensure_one()

@@ -38,7 +38,7 @@ class RetailPointsRedeem(models.TransientModel):
                 self.env[self._fields[fname].comodel_name].browse(vals[fname]).check_access("read")
         if vals.get("move_id") and vals.get("sale_order_id"):
             raise UserError(self.env._("Open Redeem Points from an invoice or an order."))
-        super()._retail_check_values(vals)
+        return super()._retail_check_values(vals)
 
     @api.depends("move_id", "sale_order_id")
     def _compute_document_data(self):
