@@ -72,6 +72,15 @@ class OdooClient:
             return None
 
 
+def run_audit(db):
+    """``make audit`` on ``db``: asserts it exits 0 with no mismatch; returns its output."""
+    audit = subprocess.run(["bash", ROOT / "scripts" / "audit.sh"],
+                           env={**PG_ENV, "DB_NAME": db}, capture_output=True, text=True)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "0 mismatches" in audit.stdout, audit.stdout
+    return audit.stdout
+
+
 def post_invoice_batch(client, customers, size, offset=0):
     """Create ``size`` invoices over ``customers`` (from ``offset`` on) and post them in
     one call, as a cashier closing a batch does. Returns their ids."""

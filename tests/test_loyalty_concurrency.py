@@ -1,10 +1,9 @@
 """Points under real concurrency: a server with 4 workers and parallel XML-RPC clients."""
 import re
-import subprocess
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import PG_ENV, ROOT, OdooClient
+from conftest import OdooClient, run_audit
 
 CLIENTS = 8
 INVOICES_PER_CLIENT = 50
@@ -37,14 +36,6 @@ def _invoice(client, partner_id, amount, post=True):
     return move_id
 
 
-def _audit(db):
-    """The project's audit command agrees: balances equal history, invoices their points."""
-    audit = subprocess.run(["bash", ROOT / "scripts" / "audit.sh"], env={**PG_ENV, "DB_NAME": db},
-                           capture_output=True, text=True)
-    assert audit.returncode == 0, audit.stdout + audit.stderr
-    assert "0 mismatches" in audit.stdout
-
-
 def _balance(client, partner_id):
     (row,) = client.call("res.partner", "read", [partner_id], ["loyalty_points"])
     history = client.call("retail.points.line", "search_read",
@@ -74,7 +65,7 @@ def test_parallel_posting_gives_exact_balances(odoo_server):
         for number in range(INVOICES_PER_CLIENT):
             expected[customers[number % CUSTOMERS]] += _amount(worker, number) // 10000
     assert {pid: _balance(admin, pid) for pid in customers} == expected
-    _audit(db)
+    run_audit(db)
 
 
 def test_parallel_redemptions_never_overspend(odoo_server):
@@ -104,4 +95,4 @@ def test_parallel_redemptions_never_overspend(odoo_server):
     discounted = admin.call("account.move.line", "search_count",
                             [("move_id", "in", drafts), ("retail_points_redeemed", ">", 0)])
     assert discounted == 10
-    _audit(db)
+    run_audit(db)

@@ -7,6 +7,16 @@ from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+# A shop's points settings: 1 point per 10,000, a point worth 1,000, no minimum, no expiry.
+POINTS_SETTINGS = {
+    "retail_points_amount": 10000,
+    "retail_point_value": 1000,
+    "retail_points_base": "total",
+    "retail_points_min_amount": 0,
+    "retail_points_expiry_months": 0,
+    "retail_tier_basis": "points",
+}
+
 
 class RetailCommon(AccountTestInvoicingCommon):
     """A Vietnamese shop's customers and a helper to sell to them."""

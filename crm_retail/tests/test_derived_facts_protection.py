@@ -9,7 +9,7 @@ from odoo.tools import SQL, mute_logger
 from odoo.tools.view_validation import get_domain_value_names, get_expression_field_names
 
 from ..models.res_partner import DERIVED_FIELDS, MAX_POINTS
-from .common import RetailCommon
+from .common import POINTS_SETTINGS, RetailCommon
 
 DEBT_FIELDS = ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"]
 LOYALTY_FIELDS = ["loyalty_points", "loyalty_points_total", "loyalty_tier_id",
@@ -25,14 +25,7 @@ class DerivedFactsCommon(RetailCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env.company.write({
-            "retail_points_amount": 10000,
-            "retail_point_value": 1000,
-            "retail_points_base": "total",
-            "retail_points_min_amount": 0,
-            "retail_points_expiry_months": 0,
-            "retail_tier_basis": "points",
-        })
+        cls.env.company.write(POINTS_SETTINGS)
         cls.accountant = new_test_user(
             cls.env, login="dfp_accountant", groups="account.group_account_invoice")
         cls.auditor = new_test_user(

@@ -6,21 +6,14 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import RetailCommon
+from .common import POINTS_SETTINGS, RetailCommon
 
 
 class LoyaltyCommon(RetailCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env.company.write({
-            "retail_points_amount": 10000,
-            "retail_point_value": 1000,
-            "retail_points_base": "total",
-            "retail_points_min_amount": 0,
-            "retail_points_expiry_months": 0,
-            "retail_tier_basis": "points",
-        })
+        cls.env.company.write(POINTS_SETTINGS)
         cls.Line = cls.env["retail.points.line"]
 
     def assertPoints(self, partner, balance, lifetime=None):
