@@ -898,6 +898,28 @@ class ResPartner(models.Model):
                     Domain(field, "=", term) for field in ("ref", "vat", "company_registry"))
         return super()._search_display_name(operator, value)
 
+    @api.depends("ref", "phone")
+    @api.depends_context("retail_show_code_phone")
+    def _compute_display_name(self):
+        """With ``retail_show_code_phone`` (set on the customer field of invoices and
+        quotations), label customers "[code] name · phone" so that namesakes differ."""
+        super()._compute_display_name()
+        if not self.env.context.get("retail_show_code_phone"):
+            return
+        formatted = self.env.context.get("formatted_display_name")
+        for partner in self:
+            if not (partner.ref or partner.phone):
+                continue
+            # Only the first line: Odoo puts the address and tax id on the next ones.
+            first, newline, rest = partner.display_name.partition("\n")
+            if partner.ref:
+                first = f"[{partner.ref}] {first}"
+            if partner.phone:
+                # The dropdown's markup (odoomark) shows --text-- muted.
+                phone = f"\t --{partner.phone}--" if formatted else f"· {partner.phone}"
+                first = f"{first} {phone}"
+            partner.display_name = first + newline + rest
+
     # ------------------------------------------------------------------
     # Loyalty: tiers and actions
     # ------------------------------------------------------------------

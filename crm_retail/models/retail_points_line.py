@@ -42,7 +42,13 @@ class RetailPointsLine(models.Model):
         "res.company", required=True, index=True, readonly=True,
         default=lambda self: self.env.company,
     )
-    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    date = fields.Datetime(
+        string="Recorded On", required=True, default=fields.Datetime.now, readonly=True)
+    document_date = fields.Date(
+        string="Date", readonly=True, index=True,
+        help="Date of the document: the invoice or credit note date, the order date; for "
+        "an adjustment or an expiry, the day it was recorded.",
+    )
     earned_on = fields.Date(
         required=True, readonly=True, default=fields.Date.context_today,
         help="Date the points were earned on: for a reversal or a credit note, the date "
@@ -169,12 +175,47 @@ class RetailPointsLine(models.Model):
             balances[key] += change
         # A clamped decrease may have come down to nothing.
         vals_list = [vals for vals in vals_list if _changes_balance(vals)]
+        self._set_document_dates(vals_list)
         lines = self.sudo().create(vals_list)
         if decreasing:
             Partner._retail_points_refresh(partner_ids)
         else:
             self.env["retail.customer.facts"]._refresh_or_queue(partner_ids, facts={"points"})
         return lines
+
+    @api.model
+    def _set_document_dates(self, vals_list):
+        """Date each line by its document, not by when it was recorded: a batch posted
+        today for last week's invoices reads last week."""
+        today = fields.Date.context_today(self)
+        moves = self.env["account.move"].sudo().browse(
+            {vals["move_id"] for vals in vals_list if vals.get("move_id")})
+        orders = self.env["sale.order"].sudo().browse(
+            {vals["sale_order_id"] for vals in vals_list if vals.get("sale_order_id")})
+        for vals in vals_list:
+            if vals.get("document_date"):
+                continue
+            if vals.get("move_id"):
+                move = moves.browse(vals["move_id"])
+                vals["document_date"] = move.invoice_date or move.date or today
+            elif vals.get("sale_order_id"):
+                order = orders.browse(vals["sale_order_id"])
+                vals["document_date"] = fields.Date.context_today(self, order.date_order)
+            else:
+                vals["document_date"] = today
+
+    def init(self):
+        # Lines recorded before they had a document date take their document's.
+        self.env.cr.execute("""
+            UPDATE retail_points_line line
+               SET document_date = COALESCE(
+                       (SELECT COALESCE(m.invoice_date, m.date) FROM account_move m
+                         WHERE m.id = line.move_id),
+                       (SELECT so.date_order::date FROM sale_order so
+                         WHERE so.id = line.sale_order_id),
+                       line.date::date)
+             WHERE line.document_date IS NULL
+        """)
 
     @api.model
     def _balances(self, partner_ids):

@@ -220,6 +220,23 @@ class TestPhoneSearch(RetailCommon):
         names = found.env["res.partner"].name_search("090.123.4567")
         self.assertIn(self.customer.id, [pid for pid, _name in names])
 
+    def test_customer_field_label_shows_code_and_phone(self):
+        self.customer.ref = "KH900001"
+        namesake = self.Partner.create(
+            {"name": self.customer.name, "ref": "KH900002", "phone": "0912345678"})
+        Partner = self.Partner.with_context(retail_show_code_phone=True)
+        labels = dict(Partner.name_search("0901234567"))
+        self.assertEqual(labels[self.customer.id], "[KH900001] Nguyễn Văn An · 0901234567")
+        self.assertNotIn(namesake.id, labels)
+        # The dropdown asks for the marked-up label: the phone is shown muted.
+        suggestions = Partner.web_name_search("0901234567", {"display_name": {}})
+        formatted = {row["id"]: row["__formatted_display_name"] for row in suggestions}
+        self.assertEqual(formatted[self.customer.id], "[KH900001] Nguyễn Văn An \t --0901234567--")
+        # Elsewhere the name stays as Odoo shows it.
+        self.assertEqual(self.customer.display_name, "Nguyễn Văn An")
+        self.assertEqual(dict(self.Partner.name_search("0901234567"))[self.customer.id],
+                         "Nguyễn Văn An")
+
     def test_phone_search_uses_the_indexes(self):
         """Both sides of the phone lookup are index scans (checked with sequential
         scans disabled, since a small test table would otherwise be scanned)."""

@@ -52,6 +52,20 @@ class TestEarning(LoyaltyCommon):
         invoice.with_user(accountant).action_post()
         self.assertEqual(invoice.retail_points, int(10 * multiplier))
 
+    def test_history_is_dated_by_its_documents(self):
+        """A batch posted today for last month's invoices reads last month; an adjustment
+        reads the day it was made."""
+        invoice = self._sell(self.customer, 100000, date="2026-01-15")
+        credit_note = self._sell(self.customer, 50000, date="2026-02-03",
+                                 move_type="out_refund")
+        self._give(self.customer, 5)
+        lines = self.Line.search([("partner_id", "=", self.customer.id)])
+        by_source = {(line.move_id or line).id: line.document_date for line in lines}
+        self.assertEqual(by_source[invoice.id], fields.Date.to_date("2026-01-15"))
+        self.assertEqual(by_source[credit_note.id], fields.Date.to_date("2026-02-03"))
+        adjustment = lines.filtered(lambda line: line.line_type == "adjustment")
+        self.assertEqual(adjustment.document_date, fields.Date.context_today(adjustment))
+
     def test_post_reset_post_counts_once(self):
         invoice = self._sell(self.customer, 100000)
         invoice.button_draft()
