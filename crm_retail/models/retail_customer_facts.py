@@ -12,6 +12,8 @@ _logger = logging.getLogger(__name__)
 MARKED = "crm_retail.facts_partners"
 # Customers queued by this transaction, refreshed right after it commits.
 QUEUED = "crm_retail.facts_queued"
+# What documents, payments and cards change, refreshed when the transaction is flushed.
+LEDGER_FACTS = frozenset({"stats", "stage", "debt", "segments"})
 # Errors of a row that another transaction holds or has changed since our snapshot.
 BUSY_ERRORS = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure,
                pg_errors.DeadlockDetected)
@@ -53,7 +55,8 @@ class RetailCustomerFacts(models.AbstractModel):
     def _flush_marked(self):
         partner_ids = self.env.cr.precommit.data.pop(MARKED, set())
         if partner_ids:
-            self.sudo()._refresh_or_queue(partner_ids)
+            # Points are refreshed by the points history itself as it is written.
+            self.sudo()._refresh_or_queue(partner_ids, facts=LEDGER_FACTS)
 
     @api.model
     def _commercial_ids(self, partner_ids):
