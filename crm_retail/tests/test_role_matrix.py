@@ -344,6 +344,10 @@ class RoleMatrixCommon(RetailCommon):
             "name": "Khách nữ A", "gender": "female", "company_id": cls.company_a.id})
         cls.env.cr.flush()
         cls.segment._recompute()
+        # Long ago, so that "recompute now" within the same second still shows.
+        cls.env.cr.execute("UPDATE retail_segment SET last_recompute = '2020-01-01' WHERE id = %s",
+                           [cls.segment.id])
+        cls.segment.invalidate_recordset(["last_recompute"])
         cls.member = cls.env["retail.segment.member"].search(
             [("partner_id", "=", cls.buyer.id), ("company_id", "=", cls.company_a.id)])
         cls.segment_report = cls.env["retail.segment.report"].search(
