@@ -21,6 +21,7 @@
         "data/mail_template_reminder_data.xml",
         "data/retail_debt_reminder_level_data.xml",
         "data/crm_stage_data.xml",
+        "data/res_country_data.xml",
         "views/res_partner_views.xml",
         "views/retail_points_line_views.xml",
         "views/retail_tier_views.xml",

@@ -79,15 +79,17 @@ male = [("Văn", "An"), ("Minh", "Khoa"), ("Quốc", "Bảo"), ("Đức", "Huy")
         ("Thành", "Long"), ("Hoàng", "Nam"), ("Gia", "Phúc"), ("Tuấn", "Anh"), ("Văn", "Hải")]
 female = [("Thị", "Lan"), ("Thị", "Hoa"), ("Ngọc", "Anh"), ("Thu", "Trang"), ("Thị", "Mai"),
           ("Minh", "Thư"), ("Thanh", "Hương"), ("Bảo", "Ngọc"), ("Thị", "Hạnh"), ("Kim", "Chi")]
-areas = [("Hồ Chí Minh", ["Quận 1", "Quận 3", "Quận 7", "Bình Thạnh", "Gò Vấp", "Thủ Đức"]),
-         ("Hà Nội", ["Ba Đình", "Cầu Giấy", "Đống Đa", "Hoàn Kiếm"]),
-         ("Đà Nẵng", ["Hải Châu", "Sơn Trà"]),
-         ("Cần Thơ", ["Ninh Kiều"]),
-         ("Đồng Nai", ["Biên Hòa", "Long Khánh"])]
+# Since 1 July 2025 an address is a ward (phường/xã) in one of the 34 provinces.
+areas = [("Hồ Chí Minh", ["Phường Sài Gòn", "Phường Bến Thành", "Phường Tân Định",
+                         "Phường Gia Định", "Phường Hạnh Thông", "Phường Thủ Đức"]),
+         ("Hà Nội", ["Phường Ba Đình", "Phường Cầu Giấy", "Phường Đống Đa", "Phường Hoàn Kiếm"]),
+         ("Đà Nẵng", ["Phường Hải Châu", "Phường Sơn Trà"]),
+         ("Cần Thơ", ["Phường Ninh Kiều"]),
+         ("Đồng Nai", ["Phường Trấn Biên", "Phường Long Khánh"])]
 states = {
     name: env["res.country.state"].search(
         [("country_id", "=", vietnam.id), ("name", "ilike", name)], limit=1)
-    for name, _districts in areas
+    for name, _wards in areas
 }
 prefixes = ["090", "091", "093", "094", "097", "098", "086", "088", "070", "077", "032", "035"]
 used_phones = set()
@@ -95,17 +97,18 @@ customer_vals = []
 for index in range(50):
     gender = "female" if index % 2 else "male"
     middle, given = rng.choice(female if gender == "female" else male)
-    province, districts = rng.choice(areas)
+    province, wards = rng.choice(areas)
     vals = {
         "name": f"{rng.choice(family)} {middle} {given}",
         "gender": gender,
         "birthday": fields.Date.to_date(f"{rng.randint(1958, 2011)}-{rng.randint(1, 12):02d}-"
                                         f"{rng.randint(1, 28):02d}"),
         "state_id": states[province].id,
-        "city": rng.choice(districts),
+        "city": rng.choice(wards),
         "country_id": vietnam.id,
         "user_id": rng.choice([salesperson, cashier]).id,
         "lang": "vi_VN",
+        "customer_rank": 1,  # created from Customers, as a shop does
     }
     if index % 10 != 9:  # one walk-in customer in ten leaves no phone
         while True:

@@ -1,6 +1,7 @@
 from . import retail_input_check
 from . import retail_points_discount_line_mixin
 from . import retail_points_redeem_mixin
+from . import retail_document_customer_mixin
 from . import account_move
 from . import account_move_line
 from . import crm_lead

@@ -20,7 +20,8 @@ def _without_points_lines(commands, points_product):
 
 class AccountMove(models.Model):
     _name = "account.move"
-    _inherit = ["account.move", "retail.points.redeem.mixin"]
+    _inherit = [
+        "account.move", "retail.points.redeem.mixin", "retail.document.customer.mixin"]
     _retail_redeem_wizard_field = "move_id"
 
     retail_points = fields.Integer(
@@ -231,6 +232,9 @@ class AccountMove(models.Model):
 
     def _retail_can_redeem(self):
         return self.state == "draft" and self.move_type == "out_invoice"
+
+    def _retail_shows_customer_figures(self):
+        return self.partner_id and self.move_type in ("out_invoice", "out_refund")
 
     def _retail_discount_line_command(self, values):
         return {"invoice_line_ids": [Command.create({**values, "quantity": 1})]}

@@ -149,7 +149,9 @@ class ResPartner(models.Model):
         readonly=True,
         copy=False,
         groups=LOYALTY_READERS,
-        help="Posted customer invoices minus credit notes, in company currency.",
+        help="Posted customer invoices minus credit notes, taxes included, in company "
+             "currency. Odoo's Invoiced button counts the same documents before taxes, in "
+             "all your companies.",
     )
     retail_purchase_count = fields.Integer(
         string="Purchases",
@@ -232,6 +234,9 @@ class ResPartner(models.Model):
         groups=DEBT_READERS,
         help="Days past due of the oldest overdue open invoice.",
     )
+    retail_debt_history_ids = fields.One2many(
+        "retail.debt.history", "partner_id", string="Debt History", readonly=True,
+        groups=DEBT_READERS)
     debt_status = fields.Selection(
         [("none", "No debt"), ("owes", "Owes, not overdue"), ("overdue", "Overdue")],
         string="Payment Status", company_dependent=True, readonly=True, copy=False,

@@ -77,5 +77,9 @@ class RetailPointsRedeemMixin(models.AbstractModel):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_retail.action_retail_points_redeem")
-        action["context"] = {f"default_{self._retail_redeem_wizard_field}": self.id}
+        # The wizard proposes the most that may be used: one more click redeems it.
+        action["context"] = {
+            f"default_{self._retail_redeem_wizard_field}": self.id,
+            "default_points": self.retail_redeemable_points,
+        }
         return action

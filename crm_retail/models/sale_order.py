@@ -5,7 +5,8 @@ from .account_move import _without_points_lines
 
 class SaleOrder(models.Model):
     _name = "sale.order"
-    _inherit = ["sale.order", "retail.points.redeem.mixin"]
+    _inherit = [
+        "sale.order", "retail.points.redeem.mixin", "retail.document.customer.mixin"]
     _retail_redeem_wizard_field = "sale_order_id"
 
     retail_points_redeemed = fields.Integer(

@@ -21,6 +21,10 @@ class RetailPointsRedeem(models.TransientModel):
     points_available = fields.Integer(
         compute="_compute_points_available", compute_sudo=False,
         help="The customer's points in the document's company.")
+    points_redeemable = fields.Integer(
+        string="Usable Now", compute="_compute_points_available", compute_sudo=False,
+        help="The most points that may pay this document: the balance, or what pays the "
+             "whole amount due if that is less.")
     point_value = fields.Monetary(related="company_id.retail_point_value", compute_sudo=False)
     amount_due = fields.Monetary(compute="_compute_document_data")
     points = fields.Integer(string="Points to Redeem", required=True)
@@ -55,6 +59,8 @@ class RetailPointsRedeem(models.TransientModel):
         for wizard in self:
             wizard.points_available = wizard.partner_id.with_company(
                 wizard.company_id or self.env.company).loyalty_points
+            document = wizard.move_id or wizard.sale_order_id
+            wizard.points_redeemable = document.retail_redeemable_points if document else 0
 
     @api.depends("move_id", "sale_order_id")
     def _compute_company_id(self):
