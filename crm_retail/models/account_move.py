@@ -236,5 +236,16 @@ class AccountMove(models.Model):
     def _retail_shows_customer_figures(self):
         return self.partner_id and self.move_type in ("out_invoice", "out_refund")
 
+    def _retail_amount_to_pay(self):
+        # While the form is edited, the journal items (hence amount_total) are synced from
+        # the invoice lines only when it is saved; the tax totals follow the lines live.
+        if self.tax_totals:
+            return self.tax_totals["total_amount_currency"]
+        return self.amount_total
+
+    @api.depends("partner_id", "company_id", "amount_total", "state", "move_type", "tax_totals")
+    def _compute_retail_customer_loyalty(self):
+        return super()._compute_retail_customer_loyalty()
+
     def _retail_discount_line_command(self, values):
         return {"invoice_line_ids": [Command.create({**values, "quantity": 1})]}

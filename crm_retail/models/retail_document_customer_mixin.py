@@ -48,6 +48,10 @@ class RetailDocumentCustomerMixin(models.AbstractModel):
         """Whether the document is a sale to a customer (invoices: not bills nor entries)."""
         return bool(self.partner_id)
 
+    def _retail_amount_to_pay(self):
+        """The document's total, as the form shows it while it is being edited."""
+        return self.amount_total
+
     def _retail_customer(self):
         return self.partner_id.commercial_partner_id.with_company(self.company_id)
 
@@ -66,12 +70,13 @@ class RetailDocumentCustomerMixin(models.AbstractModel):
 
     def _retail_redeemable_points(self, balance):
         company = self.company_id
+        to_pay = self._retail_amount_to_pay()
         if (balance <= 0 or not company.retail_point_value or not self._retail_can_redeem()
-                or self.currency_id.compare_amounts(self.amount_total, 0) <= 0):
+                or self.currency_id.compare_amounts(to_pay, 0) <= 0):
             return 0
         # The point value is in company currency; the document may be in another one.
         due = self.currency_id._convert(
-            self.amount_total, company.currency_id, company, fields.Date.context_today(self))
+            to_pay, company.currency_id, company, fields.Date.context_today(self))
         return min(balance, math.floor(due / company.retail_point_value))
 
     @api.depends("partner_id", "company_id")

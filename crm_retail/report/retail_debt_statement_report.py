@@ -13,6 +13,8 @@ class ReportRetailDebtStatement(models.AbstractModel):
     def _get_report_values(self, docids, data=None):
         Statement = self.env["retail.debt.statement"]
         company, date_from, date_to = Statement._retail_statement_options(data)
+        # Printed from the wizard, the customers come in the data (see action_print_pdf).
+        docids = docids or (data or {}).get("partner_ids") or []
         partners = self.env["res.partner"].browse(docids).exists()
         statements = Statement._retail_statements_data(partners, company, date_from, date_to)
         return {

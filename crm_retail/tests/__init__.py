@@ -16,3 +16,4 @@ from . import test_derived_facts_protection
 from . import test_customer_facts
 from . import test_input_check
 from . import test_cashier_screens
+from . import test_tours

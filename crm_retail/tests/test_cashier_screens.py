@@ -1,6 +1,6 @@
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .common import POINTS_SETTINGS, RetailCommon
 
@@ -158,3 +158,36 @@ class TestVietnameseAddress(RetailCommon):
         arch = self.env["res.partner"].get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn('placeholder="Ward / Commune"', arch)
         self.assertIn('placeholder="Province"', arch)
+
+
+@tagged("post_install", "-at_install")
+class TestCashierTour(HttpCase):
+    def test_cashier_finds_by_phone_redeems_and_posts(self):
+        self.env.company.write(POINTS_SETTINGS)
+        new_test_user(
+            self.env, login="tour_cashier", password="tour_cashier", lang="vi_VN",
+            groups="sales_team.group_sale_salesman,account.group_account_invoice")
+        Partner = self.env["res.partner"]
+        customer = Partner.create(
+            {"name": "Nguyễn Văn An", "phone": "0901234567", "customer_rank": 1})
+        # A namesake: only the code and the phone tell them apart.
+        Partner.create({"name": "Nguyễn Văn An", "phone": "0987654321", "customer_rank": 1})
+        customer.retail_adjust_points(250, "Số dư đầu kỳ")
+        old = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": customer.id,
+            "invoice_date": fields.Date.subtract(fields.Date.today(), days=3),
+            "invoice_line_ids": [Command.create({
+                "name": "Hàng hóa", "price_unit": 500000, "tax_ids": [Command.clear()]})],
+        })
+        old.action_post()  # owes 500,000 and earns 50 points: 300
+        self.env["product.product"].create({
+            "name": "Cà phê tour", "list_price": 120000, "taxes_id": [Command.clear()]})
+
+        self.start_tour("/odoo/action-account.action_move_out_invoice_type/new",
+                        "crm_retail_cashier_tour", login="tour_cashier")
+
+        invoice = self.env["account.move"].search(
+            [("partner_id", "=", customer.id), ("id", "!=", old.id)])
+        self.assertRecordValues(invoice, [{"state": "posted", "amount_total": 0}])
+        self.assertEqual(invoice.invoice_line_ids.mapped("retail_points_redeemed"), [0, 120])
+        self.assertEqual(customer.loyalty_points, 180)

@@ -314,8 +314,11 @@ class RetailDebtStatement(models.TransientModel):
 
     def action_print_pdf(self):
         self.ensure_one()
+        # With data, the web client asks for the report by name and options only: the
+        # customers travel in the options too.
         return self.env.ref("crm_retail.action_report_debt_statement").report_action(
-            self.partner_id, data=self._retail_report_data())
+            self.partner_id,
+            data={**self._retail_report_data(), "partner_ids": self.partner_id.ids})
 
     def action_send_email(self):
         self.ensure_one()
