@@ -26,10 +26,13 @@ lint: setup  ## ruff + pylint-odoo
 bench: setup  ## 100k customers / 500k invoice lines: segments, phone search; cashiers posting at once vs vanilla
 	@bash scripts/bench.sh
 
+screenshots: setup  ## README's pictures of the main screens, from the demo shop (DB_NAME)
+	@bash scripts/readme_screenshots.sh
+
 i18n: setup  ## re-export crm_retail.pot and merge it into vi.po
 	@bash scripts/i18n.sh
 
 clean:  ## stop and drop the local cluster and databases (downloads stay cached)
 	@bash scripts/clean.sh
 
-.PHONY: help setup run test test-odoo audit lint bench i18n clean
+.PHONY: help setup run test test-odoo audit lint bench screenshots i18n clean

@@ -39,7 +39,7 @@ company.write({
 assert company.currency_id.name == "VND", company.currency_id.name
 env.ref("base.user_admin").write({"lang": "vi_VN", "tz": "Asia/Ho_Chi_Minh"})
 
-# --- users: a salesperson and a cashier ------------------------------------------
+# --- users: a salesperson, a cashier and an accountant ------------------------------
 Users = env["res.users"].with_context(no_reset_password=True)
 salesperson = Users.create({
     "name": "Trần Thị Hồng",
@@ -57,6 +57,14 @@ cashier = Users.create({
     "tz": "Asia/Ho_Chi_Minh",
     "group_ids": [Command.link(env.ref("sales_team.group_sale_salesman").id),
                   Command.link(env.ref("account.group_account_invoice").id)],
+})
+accountant = Users.create({
+    "name": "Phạm Thu Hà",
+    "login": "accountant",
+    "password": "accountant",
+    "lang": "vi_VN",
+    "tz": "Asia/Ho_Chi_Minh",
+    "group_ids": [Command.link(env.ref("account.group_account_manager").id)],
 })
 sellers = [env.ref("base.user_admin"), salesperson, cashier]
 
@@ -328,6 +336,14 @@ env["crm.lead"].invalidate_model(
 
 env.cr.commit()  # the debt figures are written as the transaction is flushed
 env["retail.segment"]._cron_recompute()
+
+# The best customer follows their points on the portal (/my/points).
+best = max(customers, key=lambda customer: customer.loyalty_points)
+best.email = best.email or "khachhang@example.com"
+Users.create({
+    "name": best.name, "login": "khachhang", "password": "khachhang", "partner_id": best.id,
+    "group_ids": [Command.set([env.ref("base.group_portal").id])],
+})
 
 env.cr.commit()
 overdue = invoices.filtered(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make run: build the demo shop database once, then serve it.
-#   HTTP_PORT (default 8069) and DB_NAME (default crm_retail) override port and database.
+#   HTTP_PORT (default 8069) and DB_NAME (default crm_retail) override port and database;
+#   PREPARE_ONLY=1 builds or updates the database without serving it.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 HTTP_PORT="${HTTP_PORT:-8069}"
@@ -24,5 +25,6 @@ else
         --http-port="$(free_port)" >"$LOCAL_DIR/update-$DB_NAME.log" 2>&1 \
         || { tail -40 "$LOCAL_DIR/update-$DB_NAME.log"; exit 1; }
 fi
-echo "[run] serving $DB_NAME on http://localhost:$HTTP_PORT (login admin / admin; salesperson, cashier)"
+[ "${PREPARE_ONLY:-0}" = 1 ] && exit 0
+echo "[run] serving $DB_NAME on http://localhost:$HTTP_PORT (login admin / admin; cashier, salesperson, accountant; portal khachhang: password = login)"
 exec "$ODOO" -c "$ODOO_CONF" -d "$DB_NAME" --db-filter="^${DB_NAME}\$" --http-port="$HTTP_PORT"

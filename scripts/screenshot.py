@@ -8,7 +8,9 @@ import argparse
 import base64
 import json
 import re
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -37,10 +39,15 @@ def main():
     parser.add_argument("--wait", type=float, default=6)
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
+    parser.add_argument("--click", action="append", default=[], metavar="CSS",
+                        help="click the first element matching CSS before the shot (repeatable)")
     args = parser.parse_args()
     session_id = login(args.base, args.db, args.login, args.password)
-    port = 9333
-    with tempfile.TemporaryDirectory() as profile:
+    with socket.socket() as probe:  # a free port, so that several shots may run at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Chromium may still write into its profile while it exits.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         chrome = subprocess.Popen([
             "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -71,11 +78,19 @@ def main():
             send("Network.setCookie", name="session_id", value=session_id, domain=host, path="/")
             send("Page.navigate", url=args.base + args.path)
             time.sleep(args.wait)
+            for selector in args.click:
+                found = send("Runtime.evaluate", expression=(
+                    f"(el => el ? (el.click(), true) : false)"
+                    f"(document.querySelector({json.dumps(selector)}))"), returnByValue=True)
+                if not found.get("result", {}).get("value"):
+                    sys.exit(f"{args.path}: nothing matches {selector}")
+                time.sleep(3)
             shot = send("Page.captureScreenshot", format="png")
             with open(args.out, "wb") as out:
                 out.write(base64.b64decode(shot["data"]))
         finally:
             chrome.terminate()
+            chrome.wait()
 
 
 if __name__ == "__main__":
