@@ -49,7 +49,10 @@
         "report/retail_segment_pareto_report_views.xml",
     ],
     "assets": {
-        "web.assets_tests": ["crm_retail/static/tests/tours/**/*"],
+        "web.assets_tests": [
+            "crm_retail/static/tests/tours/**/*",
+            "crm_retail/static/tests/click/**/*",
+        ],
     },
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",

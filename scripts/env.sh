@@ -29,16 +29,17 @@ db_exists() { [ -n "$(psql -X -tAc "SELECT 1 FROM pg_database WHERE datname = '$
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # A database with crm_retail's dependencies installed (no demo data) and Vietnamese loaded
-# (the tours run as Vietnamese staff), named after them, so that test databases are copies
-# made in seconds instead of 60 s installs.
-TEMPLATE_LANG=vi_VN
+# beside English (the tours run as Vietnamese staff; English stays the default, the first
+# of the list), named after them, so that test databases are copies made in seconds
+# instead of 60 s installs.
+TEMPLATE_LANGS=en_US,vi_VN
 deps_template() {
     local depends name
     depends=$(python3 -c 'import ast, sys; print(",".join(sorted(ast.literal_eval(open(sys.argv[1]).read())["depends"])))' "$ROOT/crm_retail/__manifest__.py")
-    name="crm_retail_tpl_$(echo "$depends $TEMPLATE_LANG" | sha1sum | cut -c1-10)"
+    name="crm_retail_tpl_$(echo "$depends $TEMPLATE_LANGS" | sha1sum | cut -c1-10)"
     if ! db_exists "$name"; then
         echo "[template] installing $depends into $name (once)" >&2
-        "$ODOO" -c "$ODOO_CONF" -d "$name.tmp" -i "$depends" --load-language="$TEMPLATE_LANG" --stop-after-init --log-level=warn \
+        "$ODOO" -c "$ODOO_CONF" -d "$name.tmp" -i "$depends" --load-language="$TEMPLATE_LANGS" --stop-after-init --log-level=warn \
             --http-port="$(free_port)" >"$LOCAL_DIR/template.log" 2>&1 \
             || { tail -40 "$LOCAL_DIR/template.log" >&2; dropdb --if-exists "$name.tmp"; return 1; }
         psql -X -qc "ALTER DATABASE \"$name.tmp\" RENAME TO \"$name\""

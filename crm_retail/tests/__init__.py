@@ -15,5 +15,7 @@ from . import test_multi_company_wizards
 from . import test_derived_facts_protection
 from . import test_customer_facts
 from . import test_input_check
-from . import test_cashier_screens
+from . import test_report_pdf
 from . import test_tours
+from . import test_click_everywhere
+from . import test_cashier_screens
