@@ -50,7 +50,7 @@ class TestCashierSeesTheCustomer(RetailCommon):
         action = invoice.with_user(self.retail_cashier).action_retail_redeem_points()
         self.assertEqual(action["context"]["default_points"], 120)
         wizard = Form(self.env["retail.points.redeem"].with_user(self.retail_cashier)
-                      .with_context(action["context"]))
+                      .with_context(**action["context"]))
         self.assertEqual(wizard.points, 120)
         self.assertEqual(wizard.points_redeemable, 120)
         wizard.save().action_redeem()
@@ -102,7 +102,7 @@ class TestCashierSeesTheCustomer(RetailCommon):
         self.assertIn("retail_customer_debt", arch)
         self.assertEqual(invoice.with_user(auditor).retail_customer_debt, 500000)
         with self.assertRaises(AccessError):
-            invoice.with_user(auditor).retail_customer_points  # noqa: B018
+            invoice.with_user(auditor).read(["retail_customer_points"])
         arch = self.env["account.move"].with_user(self.retail_cashier).get_views(
             [(False, "form")])["views"]["form"]["arch"]
         for fname in ("retail_customer_points", "retail_customer_tier_id",
