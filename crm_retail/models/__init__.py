@@ -2,7 +2,11 @@ from . import retail_input_check
 from . import retail_points_discount_line_mixin
 from . import retail_points_redeem_mixin
 from . import retail_document_customer_mixin
+# The write() overrides of account.move and sale.order run from the last imported to the
+# first: debt and statistics are marked, then points synced, then the funnel moved.
+from . import account_move_debt
 from . import account_move
+from . import account_move_funnel
 from . import account_move_line
 from . import crm_lead
 from . import crm_stage
@@ -10,6 +14,11 @@ from . import ir_sequence
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_statistics
+from . import res_partner_loyalty
+from . import res_partner_debt
+from . import res_partner_funnel
+from . import res_partner_care
 from . import res_users
 from . import retail_customer_care
 from . import retail_customer_facts
@@ -20,4 +29,6 @@ from . import retail_segment
 from . import retail_segment_member
 from . import retail_tier
 from . import sale_order
+from . import sale_order_credit_limit
+from . import sale_order_funnel
 from . import sale_order_line

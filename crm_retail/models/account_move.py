@@ -1,9 +1,12 @@
+"""Points on invoices and credit notes: earned on posting, paid with (redemption),
+given back on reset, cancel or deletion."""
+
 import math
 from collections import defaultdict
 
 from odoo import Command, api, fields, models
 
-from .res_partner import SALE_MOVE_TYPES, check_derived_fields
+from .retail_fields import SALE_MOVE_TYPES, check_derived_fields
 
 # Facts only the points engine writes, as superuser.
 DERIVED_FIELDS = {"retail_points": "invoice_points"}
@@ -38,6 +41,10 @@ class AccountMove(models.Model):
             move.retail_points_redeemed = sum(
                 move.invoice_line_ids.mapped("retail_points_redeemed"))
 
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -47,30 +54,10 @@ class AccountMove(models.Model):
     def write(self, vals):
         check_derived_fields(self, vals, DERIVED_FIELDS)
         self._retail_check_customer_change(vals)
-        # Posting, resetting and cancelling add or remove open items.
-        was_open = self.line_ids._retail_receivable_partner_ids() if "state" in vals else []
         result = super().write(vals)
         if "state" in vals:
-            # Sales statistics and debt follow posted documents.
-            self.env["retail.customer.facts"]._mark(
-                was_open + self.line_ids._retail_receivable_partner_ids()
-                + self.filtered(lambda move: move.move_type in SALE_MOVE_TYPES)
-                .commercial_partner_id.ids)
             self._retail_sync_points()
-            if vals["state"] == "posted":
-                invoices = self.filtered(lambda move: move.move_type == "out_invoice")
-                invoices.commercial_partner_id._retail_funnel_from_purchases(invoices)
         return result
-
-    def _post(self, soft=True):
-        invoices = self.filtered(
-            lambda move: move.move_type == "out_invoice" and move.state == "draft"
-            and move.commercial_partner_id and move.company_id._retail_blocks_over_credit_limit())
-        self.env["res.partner"]._retail_enforce_credit_limit([
-            (move, move.company_id, move.commercial_partner_id, move.amount_total_signed,
-             move._get_partner_credit_warning_exclude_amount())
-            for move in invoices])
-        return super()._post(soft=soft)
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)

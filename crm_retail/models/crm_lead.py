@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .res_partner import check_derived_fields, without_derived
+from .retail_fields import check_derived_fields, without_derived
 
 # Card fields that decide which stage its customer is in.
 FUNNEL_STAGE_FIELDS = {"stage_id", "active", "partner_id", "type"}

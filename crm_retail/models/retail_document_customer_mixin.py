@@ -2,7 +2,7 @@ import math
 
 from odoo import api, fields, models
 
-from .res_partner import DEBT_READERS, LOYALTY_READERS
+from .retail_fields import DEBT_READERS, LOYALTY_READERS
 
 
 class RetailDocumentCustomerMixin(models.AbstractModel):

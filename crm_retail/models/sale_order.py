@@ -1,3 +1,6 @@
+"""Points on quotations and orders: paid with (redemption), given back on cancel or
+deletion, never copied."""
+
 from odoo import Command, api, fields, models
 
 from .account_move import _without_points_lines
@@ -18,42 +21,16 @@ class SaleOrder(models.Model):
         for order in self:
             order.retail_points_redeemed = sum(order.order_line.mapped("retail_points_redeemed"))
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        orders = super().create(vals_list)
-        orders._retail_quotation_facts()
-        return orders
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
 
     def write(self, vals):
         self._retail_check_customer_change(vals)
         result = super().write(vals)
         if "state" in vals:
             self._retail_sync_points()
-            if vals["state"] == "sale":
-                self.opportunity_id.sudo()._retail_advance(4, {
-                    order.opportunity_id.id: self.env._(
-                        "order %(order)s confirmed", order=order.name)
-                    for order in self.filtered("opportunity_id")})
-                self.partner_id._retail_funnel_from_purchases(self)
-        if vals.get("opportunity_id"):
-            self._retail_quotation_facts()
         return result
-
-    def action_confirm(self):
-        self.env["res.partner"]._retail_enforce_credit_limit([
-            (order, order.company_id, order.partner_id.commercial_partner_id,
-             order.amount_total / (order.currency_rate or 1.0), 0.0)
-            for order in self.filtered(
-                lambda order: order.state in ("draft", "sent")
-                and order.company_id._retail_blocks_over_credit_limit())])
-        return super().action_confirm()
-
-    def _retail_quotation_facts(self):
-        """A quotation made for (or linked to) an opportunity moves its card to Quotation."""
-        orders = self.filtered("opportunity_id")
-        orders.opportunity_id.sudo()._retail_advance(3, {
-            order.opportunity_id.id: self.env._("quotation %(order)s", order=order.name)
-            for order in orders})
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -66,6 +43,10 @@ class SaleOrder(models.Model):
     def _unlink_return_points(self):
         # Order lines go with the order by cascade, not through their unlink.
         self._retail_sync_points(unlinking=True)
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
 
     def _get_update_prices_lines(self):
         # "Update prices" must not reprice a line paid with points.

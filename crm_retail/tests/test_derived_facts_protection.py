@@ -8,7 +8,8 @@ from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 from odoo.tools.view_validation import get_domain_value_names, get_expression_field_names
 
-from ..models.res_partner import DERIVED_FIELDS, MAX_POINTS
+from ..models.res_partner_loyalty import MAX_POINTS
+from ..models.retail_fields import DERIVED_FIELDS
 from .common import POINTS_SETTINGS, RetailCommon
 
 DEBT_FIELDS = ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"]

@@ -1,0 +1,18 @@
+"""The funnel: a posted invoice moves its customer's card forward."""
+
+from odoo import models
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals and vals["state"] == "posted":
+            invoices = self.filtered(lambda move: move.move_type == "out_invoice")
+            invoices.commercial_partner_id._retail_funnel_from_purchases(invoices)
+        return result

@@ -1,0 +1,250 @@
+"""The customer's debt (công nợ): figures from the receivable journal items, the
+credit limit enforcement, and the statement and reminder opt-outs."""
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, formatLang
+
+from .retail_fields import DEBT_FIELDS, DEBT_READERS
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Debt (công nợ): per company, in company currency, on the commercial partner. Stored
+    # company-dependent (one jsonb column per figure, like standard_price) so that they can be
+    # searched and grouped; written only by _retail_debt_refresh from the journal items.
+    debt_amount = fields.Float(
+        string="Debt", company_dependent=True, readonly=True, copy=False, digits=0,
+        groups=DEBT_READERS,
+        help="Open receivable balance: posted invoices less payments and credit notes.",
+    )
+    debt_overdue_amount = fields.Float(
+        string="Overdue Debt", company_dependent=True, readonly=True, copy=False, digits=0,
+        groups=DEBT_READERS,
+        help="Part of the debt past its due date, after unapplied payments and credit notes.",
+    )
+    debt_overdue_days = fields.Integer(
+        string="Days Overdue", company_dependent=True, readonly=True, copy=False,
+        groups=DEBT_READERS,
+        help="Days past due of the oldest overdue open invoice.",
+    )
+    retail_debt_history_ids = fields.One2many(
+        "retail.debt.history", "partner_id", string="Debt History", readonly=True,
+        groups=DEBT_READERS)
+    debt_status = fields.Selection(
+        [("none", "No debt"), ("owes", "Owes, not overdue"), ("overdue", "Overdue")],
+        string="Payment Status", company_dependent=True, readonly=True, copy=False,
+        groups=DEBT_READERS,
+    )
+
+    # Debt reminders: a customer can be left out of the daily reminders.
+    retail_no_reminder = fields.Boolean(
+        string="Do Not Remind", tracking=True,
+        help="The daily debt reminders skip this customer.",
+    )
+
+    # Debt statements: a customer can be left out of the statements sent in bulk.
+    retail_no_statement = fields.Boolean(
+        string="Do Not Send Statements", tracking=True,
+        help="Debt statements sent in bulk skip this customer.",
+    )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        # Without a default, create caches the debt figures empty: read them from their
+        # company fallback instead ("No debt").
+        partners.invalidate_recordset(DEBT_FIELDS)
+        return partners
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_view_debt_aging(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_retail.action_retail_debt_aging_report")
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {}
+        return action
+
+    def action_retail_apply_payments(self):
+        self.ensure_one()
+        wizard = self.env["retail.debt.reconcile"]._open_for(self)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Apply Payments to Oldest Invoices"),
+            "res_model": "retail.debt.reconcile",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    # ------------------------------------------------------------------
+    # Business methods: always the receivable journal items, refreshed set-based
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _retail_debt_query(self, partner_ids=None):
+        """Per commercial partner (of `partner_ids`, None: all) and company: open receivable
+        balance, the overdue part and the days overdue of the oldest overdue item, after
+        unapplied payments and credit notes pay the open items oldest due first (as "apply
+        to oldest first" would)."""
+        return SQL(
+            """
+            WITH open_items AS (
+                SELECT p.commercial_partner_id AS partner_id, aml.company_id, aml.id,
+                       aml.amount_residual AS residual,
+                       COALESCE(aml.date_maturity, aml.date) AS due
+                  FROM account_move_line aml
+                  JOIN account_account account ON account.id = aml.account_id
+                  JOIN res_partner p ON p.id = aml.partner_id
+                 WHERE aml.parent_state = 'posted'
+                   AND account.account_type = 'asset_receivable'
+                   AND aml.amount_residual != 0
+                   %(partner_filter)s
+            ), totals AS (
+                SELECT partner_id, company_id, SUM(residual) AS debt,
+                       COALESCE(-SUM(residual) FILTER (WHERE residual < 0), 0) AS credits
+                  FROM open_items GROUP BY partner_id, company_id
+            ), uncovered AS (
+                -- what of each overdue item the credits, spent oldest due first, leave open
+                SELECT partner_id, company_id, due,
+                       LEAST(residual, covered_until - credits) AS amount
+                  FROM (SELECT i.partner_id, i.company_id, i.due, i.residual, t.credits,
+                               SUM(i.residual) OVER (PARTITION BY i.partner_id, i.company_id
+                                                     ORDER BY i.due, i.id) AS covered_until
+                          FROM open_items i JOIN totals t USING (partner_id, company_id)
+                         WHERE i.residual > 0) running
+                 WHERE covered_until > credits AND due < %(today)s
+            )
+            SELECT t.partner_id, t.company_id, t.debt,
+                   COALESCE(SUM(u.amount), 0) AS overdue,
+                   COALESCE(%(today)s - MIN(u.due), 0) AS overdue_days
+              FROM totals t
+              LEFT JOIN uncovered u USING (partner_id, company_id)
+             GROUP BY t.partner_id, t.company_id, t.debt
+            """,
+            today=fields.Date.context_today(self),
+            partner_filter=SQL(
+                """AND p.commercial_partner_id IN (
+                       SELECT commercial_partner_id FROM res_partner WHERE id = ANY(%s))""",
+                list(partner_ids))
+            if partner_ids is not None else SQL(),
+        )
+
+    @api.model
+    def _retail_debt_refresh(self, partner_ids=None):
+        """Rewrite the debt figures of these partners' commercial partners (None: all) from
+        the journal items in one statement; only rows whose figures changed are written.
+        Returns the ids of the partners whose figures changed."""
+        self.env["account.move.line"].flush_model(
+            ["amount_residual", "parent_state", "account_id", "partner_id", "date_maturity",
+             "company_id"])
+        self.flush_model(["commercial_partner_id"])
+        if partner_ids is not None:
+            partner_ids = list(partner_ids)
+            if not partner_ids:
+                return []
+            targets = SQL(
+                "SELECT DISTINCT commercial_partner_id AS id FROM res_partner WHERE id = ANY(%s)",
+                partner_ids)
+        else:
+            # Every partner with figures now, plus every partner that had some.
+            targets = SQL(
+                """SELECT id FROM res_partner WHERE debt_status IS NOT NULL
+                   UNION SELECT partner_id FROM figures""")
+        self.env.cr.execute(SQL(
+            """
+            WITH facts AS (%(facts)s),
+            figures AS (
+                SELECT partner_id,
+                       jsonb_object_agg(company_id::text, debt) AS debt_amount,
+                       jsonb_object_agg(company_id::text, overdue) AS debt_overdue_amount,
+                       jsonb_object_agg(company_id::text, overdue_days) AS debt_overdue_days,
+                       jsonb_object_agg(company_id::text, CASE
+                           WHEN debt <= 0 THEN 'none'
+                           WHEN overdue > 0 THEN 'overdue'
+                           ELSE 'owes' END) AS debt_status
+                  FROM facts GROUP BY partner_id
+            ),
+            targets AS (%(targets)s)
+            UPDATE res_partner p
+               SET debt_amount = f.debt_amount,
+                   debt_overdue_amount = f.debt_overdue_amount,
+                   debt_overdue_days = f.debt_overdue_days,
+                   debt_status = f.debt_status
+              FROM targets t LEFT JOIN figures f ON f.partner_id = t.id
+             WHERE p.id = t.id
+               AND (p.debt_amount IS DISTINCT FROM f.debt_amount
+                    OR p.debt_overdue_amount IS DISTINCT FROM f.debt_overdue_amount
+                    OR p.debt_overdue_days IS DISTINCT FROM f.debt_overdue_days
+                    OR p.debt_status IS DISTINCT FROM f.debt_status)
+            RETURNING p.id
+            """,
+            facts=self._retail_debt_query(partner_ids),
+            targets=targets,
+        ))
+        changed = [row[0] for row in self.env.cr.fetchall()]
+        if changed:
+            self.invalidate_model(
+                ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"])
+        return changed
+
+    @api.model
+    def _cron_refresh_debt(self):
+        # Overdue figures move with the calendar even when no entry changes.
+        self.sudo()._retail_debt_refresh()
+
+    @api.model
+    def _retail_enforce_credit_limit(self, documents):
+        """Refuse documents that take their customer above its debt limit, unless the user
+        is an accounting administrator. `documents` holds tuples (document, company that
+        blocks, commercial partner, amount in company currency, amount already counted in
+        the partner's orders to invoice). Several documents of one customer count
+        together."""
+        if not documents or self.env.user.has_group("account.group_account_manager"):
+            return
+        partners = self.browse({doc[2].id for doc in documents})
+        # Serialize with any other transaction adding debt to these customers (the write
+        # makes a concurrent one fail and retry instead of reading a stale balance).
+        self.env.cr.execute(SQL(
+            "SELECT id FROM res_partner WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+            partners.ids))
+        self.env.cr.execute(SQL(
+            "UPDATE res_partner SET write_date = write_date WHERE id = ANY(%s)", partners.ids))
+        # Both are computed without dependencies: drop values read earlier in this request.
+        partners.invalidate_recordset(["credit", "credit_to_invoice"])
+        added = {}
+        for document, company, partner, amount, exclude in documents:
+            partner = partner.sudo().with_company(company)
+            if not partner.credit_limit:
+                continue
+            currency = company.currency_id
+            key = (partner.id, company.id)
+            added[key] = added.get(key, 0.0) + amount - exclude
+            debt, to_invoice = partner.credit, partner.credit_to_invoice
+            total = debt + to_invoice + added[key]
+            if currency.compare_amounts(total, partner.credit_limit) > 0:
+                def money(value, currency=currency):
+                    return formatLang(self.env, value, currency_obj=currency)
+                raise UserError(self.env._(
+                    "%(document)s cannot be confirmed: %(customer)s would owe %(total)s, above "
+                    "the debt limit of %(limit)s (debt %(debt)s, orders not yet invoiced "
+                    "%(to_invoice)s, this document %(amount)s). Ask an accounting "
+                    "administrator, or collect a payment first.",
+                    document=document.display_name, customer=partner.display_name,
+                    total=money(total), limit=money(partner.credit_limit), debt=money(debt),
+                    to_invoice=money(to_invoice), amount=money(amount),
+                ))
+
+    # Debt reminders: the templates list the overdue invoices through this.
+    def _retail_overdue_invoices(self):
+        """The customer's overdue invoices in the current company, oldest first."""
+        return self.env["retail.debt.reminder.level"]._overdue_invoices(self)
