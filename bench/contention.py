@@ -3,7 +3,7 @@
 Run by ``make bench`` (scripts/bench.sh) with the two databases to compare: one with only
 crm_retail's dependencies installed, one with crm_retail as well. Each trial runs both, in
 turn, on fresh copies (``createdb -T``) served by ``odoo --workers=4``: ``CLIENTS``
-XML-RPC clients each create then post batches of ``BATCH`` invoices over the same
+JSON-2 clients each create then post batches of ``BATCH`` invoices over the same
 ``CUSTOMERS`` customers (so every batch overlaps every other), for ``SECONDS`` seconds.
 
 Printed per database: batches posted per second, the retries Odoo made after a
@@ -21,12 +21,11 @@ import subprocess
 import sys
 import threading
 import time
-import xmlrpc.client
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import PG_ENV, OdooClient, post_invoice_batch, serve  # noqa: E402
+from conftest import PG_ENV, ApiError, OdooClient, post_invoice_batch, serve  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_CONTENTION_SECONDS", 60))
 TRIALS = int(os.environ.get("BENCH_CONTENTION_TRIALS", 2))
@@ -49,9 +48,9 @@ def post_batches(url, db, customers, deadline, tally):
         try:
             post_invoice_batch(client, customers, BATCH, offset=number)
             tally["batches"] += 1
-        except xmlrpc.client.Fault as fault:
+        except ApiError as error:
             tally["failed"] += 1
-            tally["errors"].append(fault.faultString.strip().splitlines()[-1][:200])
+            tally["errors"].append(f"{error.name}: {error.message}"[:200])
         number += 1
 
 
@@ -63,7 +62,7 @@ def run(template, label, trial):
     try:
         with serve(db, log_path, ["--log-handler=odoo.service.model:INFO"]) as (url, _server):
             admin = OdooClient(url, db)
-            customers = admin.call("res.partner", "create", [
+            customers = admin.call("res.partner", "create", vals_list=[
                 {"name": f"Khách quen {i}", "phone": f"09{i:08d}"} for i in range(CUSTOMERS)])
             # A batch per worker first, outside the timing: their caches warm.
             for number in range(4):

@@ -5,10 +5,18 @@ import shutil
 import signal
 import threading
 import time
-import xmlrpc.client
-from http.client import HTTPException
 
-from conftest import FILESTORE, ROOT, OdooClient, _shell, post_invoice_batch, run_audit, serve
+import requests
+from conftest import (
+    FILESTORE,
+    ROOT,
+    ApiError,
+    OdooClient,
+    _shell,
+    post_invoice_batch,
+    run_audit,
+    serve,
+)
 
 CLIENTS = 4
 CUSTOMERS = 10
@@ -16,17 +24,17 @@ BATCH = 10
 
 
 def _settings(admin):
-    company_id = admin.call("res.users", "read", [admin.uid], ["company_id"])[0]["company_id"][0]
-    admin.call("res.company", "write", [company_id], {
+    (user,) = admin.call("res.users", "read", ids=[admin.uid], fields=["company_id"])
+    admin.call("res.company", "write", ids=[user["company_id"][0]], vals={
         "retail_points_amount": 10000, "retail_points_min_amount": 0})
 
 
 def _drain_queue(admin):
     """Run the cron that refreshes what a crash left queued, as an administrator would."""
-    cron_id = admin.call("ir.model.data", "check_object_reference",
-                         "crm_retail", "ir_cron_refresh_queued_facts")[1]
-    admin.call_action("ir.cron", "method_direct_trigger", [cron_id])
-    return admin.call("retail.customer.facts.queue", "search_count", [])
+    cron_id = admin.call("ir.model.data", "check_object_reference", module="crm_retail",
+                         xml_id="ir_cron_refresh_queued_facts")[1]
+    admin.call("ir.cron", "method_direct_trigger", ids=[cron_id])
+    return admin.call("retail.customer.facts.queue", "search_count", domain=[])
 
 
 def test_parallel_batches_for_the_same_customers_never_fail(odoo_server):
@@ -34,7 +42,7 @@ def test_parallel_batches_for_the_same_customers_never_fail(odoo_server):
     admin = OdooClient(url, db)
     _settings(admin)
     customers = admin.call("res.partner", "create",
-                           [{"name": f"Khách chung {i}"} for i in range(CUSTOMERS)])
+                           vals_list=[{"name": f"Khách chung {i}"} for i in range(CUSTOMERS)])
     failures = []
 
     def cashier(worker):
@@ -42,8 +50,8 @@ def test_parallel_batches_for_the_same_customers_never_fail(odoo_server):
         for number in range(6):
             try:
                 post_invoice_batch(client, customers, BATCH, offset=worker * 7 + number)
-            except xmlrpc.client.Fault as fault:
-                failures.append(fault.faultString.strip().splitlines()[-1])
+            except ApiError as error:
+                failures.append(str(error))
 
     threads = [threading.Thread(target=cashier, args=(w,)) for w in range(CLIENTS)]
     for thread in threads:
@@ -52,8 +60,8 @@ def test_parallel_batches_for_the_same_customers_never_fail(odoo_server):
         thread.join()
     assert failures == []
     # Every refresh deferred by a busy customer ran right after its commit.
-    assert admin.call("retail.customer.facts.queue", "search_count", []) == 0
-    posted = admin.call("account.move", "search_count", [
+    assert admin.call("retail.customer.facts.queue", "search_count", domain=[]) == 0
+    posted = admin.call("account.move", "search_count", domain=[
         ("partner_id", "in", customers), ("state", "=", "posted")])
     assert posted == CLIENTS * 6 * BATCH
     run_audit(db)
@@ -75,7 +83,7 @@ def test_killed_workers_and_server_leave_every_fact_right(installed_db):
             admin = OdooClient(url, db)
             _settings(admin)
             customers = admin.call("res.partner", "create",
-                                   [{"name": f"Khách {i}"} for i in range(CUSTOMERS)])
+                                   vals_list=[{"name": f"Khách {i}"} for i in range(CUSTOMERS)])
             stop = threading.Event()
             outcomes = {"posted": 0, "interrupted": 0, "failed": []}
 
@@ -87,9 +95,9 @@ def test_killed_workers_and_server_leave_every_fact_right(installed_db):
                     try:
                         post_invoice_batch(client, customers, BATCH, offset=worker + number)
                         outcomes["posted"] += 1
-                    except xmlrpc.client.Fault as fault:
-                        outcomes["failed"].append(fault.faultString.strip().splitlines()[-1])
-                    except (OSError, HTTPException, xmlrpc.client.ProtocolError):
+                    except ApiError as error:
+                        outcomes["failed"].append(str(error))
+                    except requests.RequestException:
                         # The worker serving this request was killed: its work rolled back.
                         outcomes["interrupted"] += 1
                         time.sleep(0.2)

@@ -1,9 +1,9 @@
-"""Points under real concurrency: a server with 4 workers and parallel XML-RPC clients."""
+"""Points under real concurrency: a server with 4 workers and parallel JSON-2 clients, each
+with its own HTTP session."""
 import re
-import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import OdooClient, run_audit
+from conftest import ApiError, OdooClient, run_audit
 
 CLIENTS = 8
 INVOICES_PER_CLIENT = 50
@@ -16,30 +16,31 @@ def _amount(worker, number):
 
 
 def _settings(admin):
-    company_id = admin.call("res.users", "read", [admin.uid], ["company_id"])[0]["company_id"][0]
-    admin.call("res.company", "write", [company_id], {
+    (user,) = admin.call("res.users", "read", ids=[admin.uid], fields=["company_id"])
+    admin.call("res.company", "write", ids=[user["company_id"][0]], vals={
         "retail_points_amount": 10000, "retail_point_value": 1000,
         "retail_points_base": "total", "retail_points_min_amount": 0,
     })
 
 
 def _invoice(client, partner_id, amount, post=True):
-    move_id = client.call("account.move", "create", {
+    (move_id,) = client.call("account.move", "create", vals_list=[{
         "move_type": "out_invoice",
         "partner_id": partner_id,
         "invoice_date": "2026-03-01",
         "invoice_line_ids": [(0, 0, {"name": "Hàng", "quantity": 1, "price_unit": amount,
                                      "tax_ids": [(5, 0, 0)]})],
-    })
+    }])
     if post:
-        client.call("account.move", "action_post", [move_id])
+        client.call("account.move", "action_post", ids=[move_id])
     return move_id
 
 
 def _balance(client, partner_id):
-    (row,) = client.call("res.partner", "read", [partner_id], ["loyalty_points"])
+    (row,) = client.call("res.partner", "read", ids=[partner_id], fields=["loyalty_points"])
     history = client.call("retail.points.line", "search_read",
-                          [("partner_id", "=", partner_id)], ["points_earned", "points_used"])
+                          domain=[("partner_id", "=", partner_id)],
+                          fields=["points_earned", "points_used"])
     assert row["loyalty_points"] == sum(h["points_earned"] - h["points_used"] for h in history)
     return row["loyalty_points"]
 
@@ -50,7 +51,7 @@ def test_parallel_posting_gives_exact_balances(odoo_server):
     admin = OdooClient(url, db)
     _settings(admin)
     customers = admin.call("res.partner", "create",
-                           [{"name": f"Khách đông {i}"} for i in range(CUSTOMERS)])
+                           vals_list=[{"name": f"Khách đông {i}"} for i in range(CUSTOMERS)])
 
     def cashier(worker):
         client = OdooClient(url, db)
@@ -73,16 +74,18 @@ def test_parallel_redemptions_never_overspend(odoo_server):
     url, db = odoo_server
     admin = OdooClient(url, db)
     _settings(admin)
-    customer = admin.call("res.partner", "create", {"name": "Khách đổi điểm"})
-    admin.call("res.partner", "retail_adjust_points", [customer], 100, "Điểm đầu kỳ")
+    (customer,) = admin.call("res.partner", "create", vals_list=[{"name": "Khách đổi điểm"}])
+    admin.call("res.partner", "retail_adjust_points", ids=[customer], points=100,
+               reason="Điểm đầu kỳ")
     drafts = [_invoice(admin, customer, 50000, post=False) for _ in range(20)]
 
     def redeem(move_id):
         try:
-            OdooClient(url, db).call("account.move", "retail_redeem_points", [move_id], 10)
+            OdooClient(url, db).call("account.move", "retail_redeem_points", ids=[move_id],
+                                     points=10)
             return "ok"
-        except xmlrpc.client.Fault as fault:
-            return fault.faultString
+        except ApiError as error:
+            return error.message
 
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(redeem, drafts))
@@ -92,7 +95,7 @@ def test_parallel_redemptions_never_overspend(odoo_server):
     for message in refused:
         assert re.search(r"has \d+ points; 10 cannot be used", message), message
     assert _balance(admin, customer) == 0
-    discounted = admin.call("account.move.line", "search_count",
-                            [("move_id", "in", drafts), ("retail_points_redeemed", ">", 0)])
+    discounted = admin.call("account.move.line", "search_count", domain=[
+        ("move_id", "in", drafts), ("retail_points_redeemed", ">", 0)])
     assert discounted == 10
     run_audit(db)

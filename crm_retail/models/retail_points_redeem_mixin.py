@@ -25,7 +25,8 @@ class RetailPointsRedeemMixin(models.AbstractModel):
                 "Remove the points discount before changing the customer."))
 
     def retail_redeem_points(self, points):
-        """Redeem ``points`` of the customer's balance on this document (XML-RPC friendly)."""
+        """Redeem ``points`` of the customer's balance on this document (public: callable
+        over the external API)."""
         if len(self) != 1:
             raise UserError(self.env._("Redeem points on one document at a time."))
         self.env["res.partner"]._retail_check_points_number(points, positive=True)

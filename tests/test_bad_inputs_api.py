@@ -1,22 +1,25 @@
-"""Bad input over XML-RPC, as integrations and curious users send it: wrong types, values
-out of range, int4 overflow, malformed domains and dates, ids that do not exist, another
-company's documents, archived records.
+"""Bad input over the JSON-2 API, as integrations and curious users send it: wrong types,
+values out of range, int4 overflow, malformed domains and dates, ids that do not exist,
+another company's documents, archived records.
 
-Each case must end in a clean refusal and save nothing. On /xmlrpc/2 Odoo maps the
-exception class to the fault code: 2 for odoo.exceptions.UserError and its subclasses
-(ValidationError, MissingError), 4 for AccessError; anything else (KeyError, TypeError,
-a psycopg2 error...) is code 1 with the server's traceback as the fault string."""
+Each case must end in a clean refusal and save nothing. JSON-2 answers an error with the
+exception's qualified name and message: a clean refusal is odoo.exceptions.UserError or its
+subclasses ValidationError and MissingError, or AccessError; anything else (KeyError,
+TypeError, a psycopg2 error..., HTTP 500) is a crash. The legacy XML-RPC endpoint (fault
+code 2 for the former, 4 for AccessError, 1 with the traceback for a crash) keeps a few
+cases of its own, at the end."""
 import uuid
 import xmlrpc.client
 from collections import namedtuple
 from types import SimpleNamespace
 
 import pytest
-from conftest import OdooClient
+from conftest import ApiError, OdooClient
 
-USER_ERROR = 2  # UserError, ValidationError, MissingError
-ACCESS_ERROR = 4  # AccessError
-REFUSED = {USER_ERROR, ACCESS_ERROR}
+USER_ERROR = {"odoo.exceptions.UserError", "odoo.exceptions.ValidationError",
+              "odoo.exceptions.MissingError"}
+ACCESS_ERROR = {"odoo.exceptions.AccessError"}
+REFUSED = USER_ERROR | ACCESS_ERROR
 INT4_MAX = 2**31 - 1
 NO_SUCH_ID = 2_000_000_000
 MARK = f"Sai-{uuid.uuid4().hex[:6]}"
@@ -30,30 +33,36 @@ FACTS = [*DEBT_FIELDS, "loyalty_points", "loyalty_points_total", "loyalty_tier_i
 def _ref(client, xmlid):
     module, name = xmlid.split(".")
     (row,) = client.call("ir.model.data", "search_read",
-                         [("module", "=", module), ("name", "=", name)], ["res_id"])
+                         domain=[("module", "=", module), ("name", "=", name)],
+                         fields=["res_id"])
     return row["res_id"]
 
 
+def _create(client, model, vals):
+    (record_id,) = client.call(model, "create", vals_list=[vals])
+    return record_id
+
+
 def _invoice(client, partner_id, amount, post=True, **context):
-    move_id = client.call("account.move", "create", {
+    (move_id,) = client.call("account.move", "create", vals_list=[{
         "move_type": "out_invoice",
         "partner_id": partner_id,
         "invoice_date": "2026-01-15",
         "invoice_date_due": "2026-01-15",
         "invoice_line_ids": [(0, 0, {"name": "Hàng", "quantity": 1, "price_unit": amount,
                                      "tax_ids": [(5, 0, 0)]})],
-    }, context=context)
+    }], context=context)
     if post:
-        client.call("account.move", "action_post", [move_id], context=context)
+        client.call("account.move", "action_post", ids=[move_id], context=context)
     return move_id
 
 
 def _user(admin, login, company_id, groups):
-    admin.call("res.users", "create", {
+    admin.call("res.users", "create", vals_list=[{
         "name": login, "login": login, "password": login,
         "company_id": company_id, "company_ids": [(6, 0, [company_id])],
         "group_ids": [(6, 0, [_ref(admin, xmlid) for xmlid in groups])],
-    })
+    }])
 
 
 @pytest.fixture(scope="module")
@@ -63,34 +72,38 @@ def shop(odoo_server):
     seen only by B's owner; a cashier of company A only."""
     url, db = odoo_server
     admin = OdooClient(url, db)
-    company_a = admin.call("res.users", "read", [admin.uid], ["company_id"])[0]["company_id"][0]
-    customer = admin.call("res.partner", "create", {"name": f"{MARK} khách", "email": "k@ex.com"})
-    admin.call("res.partner", "retail_adjust_points", [customer], 100, "Số dư đầu kỳ")
-    archived = admin.call("res.partner", "create", {"name": f"{MARK} khách cũ"})
-    admin.call("res.partner", "retail_adjust_points", [archived], 10, "Số dư đầu kỳ")
-    admin.call("res.partner", "write", [archived], {"active": False})
-    product = admin.call("product.product", "create", {"name": f"{MARK} hàng", "list_price": 1})
-    order = admin.call("sale.order", "create", {
+    (user,) = admin.call("res.users", "read", ids=[admin.uid], fields=["company_id"])
+    company_a = user["company_id"][0]
+    customer = _create(admin, "res.partner", {"name": f"{MARK} khách", "email": "k@ex.com"})
+    admin.call("res.partner", "retail_adjust_points", ids=[customer], points=100,
+               reason="Số dư đầu kỳ")
+    archived = _create(admin, "res.partner", {"name": f"{MARK} khách cũ"})
+    admin.call("res.partner", "retail_adjust_points", ids=[archived], points=10,
+               reason="Số dư đầu kỳ")
+    admin.call("res.partner", "write", ids=[archived], vals={"active": False})
+    product = _create(admin, "product.product", {"name": f"{MARK} hàng", "list_price": 1})
+    order = _create(admin, "sale.order", {
         "partner_id": customer,
         "order_line": [(0, 0, {"product_id": product, "product_uom_qty": 1,
                                "price_unit": 300000})]})
-    segment = admin.call("retail.segment", "create", {
+    segment = _create(admin, "retail.segment", {
         "name": f"{MARK} phân khúc", "gender": "female", "company_id": company_a})
 
     # Company B, its chart of accounts (as admin, who creates it), its owner, its data.
-    company_b = admin.call("res.company", "create", {"name": f"{MARK} Cửa hàng B"})
-    admin.call_action("account.chart.template", "try_loading", [], "generic_coa", company_b,
-                      context={"allowed_company_ids": [company_b]})
+    company_b = _create(admin, "res.company", {"name": f"{MARK} Cửa hàng B"})
+    admin.call("account.chart.template", "try_loading", template_code="generic_coa",
+               company=company_b, context={"allowed_company_ids": [company_b]})
     _user(admin, f"{MARK}-owner-b".lower(), company_b,
           ["sales_team.group_sale_manager", "account.group_account_manager"])
     # Creating the company made admin a member: the other tests' admin stays in A only.
-    admin.call("res.users", "write", [admin.uid], {"company_ids": [(3, company_b)]})
+    admin.call("res.users", "write", ids=[admin.uid], vals={"company_ids": [(3, company_b)]})
     _user(admin, f"{MARK}-cashier-a".lower(), company_a,
           ["sales_team.group_sale_salesman", "account.group_account_invoice"])
     owner_b = OdooClient(url, db, f"{MARK}-owner-b".lower(), f"{MARK}-owner-b".lower())
-    b_customer = owner_b.call("res.partner", "create", {
+    b_customer = _create(owner_b, "res.partner", {
         "name": f"{MARK} khách B", "company_id": company_b})
-    owner_b.call("res.partner", "retail_adjust_points", [b_customer], 50, "Số dư đầu kỳ")
+    owner_b.call("res.partner", "retail_adjust_points", ids=[b_customer], points=50,
+                 reason="Số dư đầu kỳ")
     return SimpleNamespace(
         admin=admin, owner_b=owner_b,
         cashier=OdooClient(url, db, f"{MARK}-cashier-a".lower(), f"{MARK}-cashier-a".lower()),
@@ -101,7 +114,7 @@ def shop(odoo_server):
         posted=_invoice(admin, customer, 200000),
         b_draft=_invoice(owner_b, b_customer, 400000, post=False),
         b_posted=_invoice(owner_b, b_customer, 100000),
-        stage=admin.call("crm.stage", "search", [], limit=1)[0],
+        stage=admin.call("crm.stage", "search", domain=[], limit=1)[0],
     )
 
 
@@ -110,12 +123,12 @@ def shop(odoo_server):
 # ----------------------------------------------------------------------
 
 def _read(client, model, record_id, fnames):
-    return client.call(model, "read", [record_id], fnames,
+    return client.call(model, "read", ids=[record_id], fields=fnames,
                        context={"active_test": False})
 
 
 def _count(client, model, domain):
-    return client.call(model, "search_count", domain, context={"active_test": False})
+    return client.call(model, "search_count", domain=domain, context={"active_test": False})
 
 
 def points(name):
@@ -160,25 +173,27 @@ def company_settings(shop):
 # The cases
 # ----------------------------------------------------------------------
 
-Case = namedtuple("Case", "call state codes")
+Case = namedtuple("Case", "call state refusals")
 
 
 def adjust(points_, reason="Điều chỉnh", partner="customer"):
     return lambda shop: shop.admin.call(
-        "res.partner", "retail_adjust_points", [getattr(shop, partner)], points_, reason)
+        "res.partner", "retail_adjust_points", ids=[getattr(shop, partner)], points=points_,
+        reason=reason)
 
 
 def redeem(points_, name="draft", model="account.move", client="admin"):
     return lambda shop: getattr(shop, client).call(
-        model, "retail_redeem_points", [getattr(shop, name)], points_)
+        model, "retail_redeem_points", ids=[getattr(shop, name)], points=points_)
 
 
 def create(model, vals, client="admin"):
-    return lambda shop: getattr(shop, client).call(model, "create", vals(shop))
+    return lambda shop: _create(getattr(shop, client), model, vals(shop))
 
 
 def write(model, name, vals):
-    return lambda shop: shop.admin.call(model, "write", [getattr(shop, name)], vals(shop))
+    return lambda shop: shop.admin.call(model, "write", ids=[getattr(shop, name)],
+                                        vals=vals(shop))
 
 
 def partner(vals):
@@ -200,10 +215,10 @@ def wizard_then(model, vals, method, client="admin", fnames=None):
     """Create a wizard and call its button (or read ``fnames``) in two requests."""
     def call(shop):
         rpc = getattr(shop, client)
-        wizard_id = rpc.call(model, "create", vals(shop))
+        wizard_id = _create(rpc, model, vals(shop))
         if fnames:
-            return rpc.call(model, "read", [wizard_id], fnames)
-        return rpc.call(model, method, [wizard_id])
+            return rpc.call(model, "read", ids=[wizard_id], fields=fnames)
+        return rpc.call(model, method, ids=[wizard_id])
     return call
 
 
@@ -215,7 +230,7 @@ def level(vals):
     return create("retail.debt.reminder.level", values)
 
 
-U, A, UA = {USER_ERROR}, {ACCESS_ERROR}, REFUSED
+U, A, UA = USER_ERROR, ACCESS_ERROR, REFUSED
 CASES = {
     # -- retail_adjust_points: types, ranges, overflow, missing and archived customers
     "adjust points as text": Case(adjust("10"), points("customer"), U),
@@ -230,8 +245,8 @@ CASES = {
     "adjust with a list as reason": Case(adjust(5, ["quà"]), points("customer"), U),
     "adjust with a blank reason": Case(adjust(5, "   "), points("customer"), U),
     "adjust a customer that does not exist": Case(
-        lambda shop: shop.admin.call("res.partner", "retail_adjust_points", [NO_SUCH_ID],
-                                     5, "Quà"),
+        lambda shop: shop.admin.call("res.partner", "retail_adjust_points", ids=[NO_SUCH_ID],
+                                     points=5, reason="Quà"),
         count("retail.points.line", [("partner_id", "=", NO_SUCH_ID)]), U),
     "adjust an archived customer": Case(adjust(5, partner="archived"), points("archived"), U),
     "adjust zero points through the wizard": Case(
@@ -250,7 +265,8 @@ CASES = {
     "redeem more than the amount due": Case(redeem(60, "small_draft"),
                                             document("small_draft"), U),
     "redeem on an invoice that does not exist": Case(
-        lambda shop: shop.admin.call("account.move", "retail_redeem_points", [NO_SUCH_ID], 5),
+        lambda shop: shop.admin.call("account.move", "retail_redeem_points", ids=[NO_SUCH_ID],
+                                     points=5),
         points("customer"), U),
     "redeem on another company's invoice": Case(redeem(10, "b_draft", client="cashier"),
                                                 document("b_draft"), UA),
@@ -376,7 +392,7 @@ CASES = {
         count("retail.debt.aging.wizard"), U),
     "apply payments of another company's customer": Case(
         lambda shop: shop.cashier.call("res.partner", "action_retail_apply_payments",
-                                       [shop.b_customer]),
+                                       ids=[shop.b_customer]),
         count("retail.debt.reconcile"), UA),
     "apply payments wizard for another company": Case(
         create("retail.debt.reconcile", lambda shop: {
@@ -397,16 +413,74 @@ CASES = {
 def test_bad_input_is_refused_cleanly_and_saves_nothing(shop, name):
     case = CASES[name]
     before = case.state(shop)
-    with pytest.raises(xmlrpc.client.Fault) as caught:
+    with pytest.raises(ApiError) as caught:
         case.call(shop)
-    fault = caught.value
-    assert fault.faultCode in case.codes, (
-        f"{name}: fault code {fault.faultCode}, expected {sorted(case.codes)} "
-        f"(2 UserError/ValidationError/MissingError, 4 AccessError, 1 anything else):\n"
-        f"{fault.faultString[-1500:]}")
-    assert "Traceback" not in fault.faultString, fault.faultString[-1500:]
+    error = caught.value
+    assert error.name in case.refusals, (
+        f"{name}: {error.status} {error.name}, expected one of {sorted(case.refusals)}:\n"
+        f"{error.message[-1500:]}\n{error.debug[-1500:]}")
+    assert "Traceback" not in error.message, error.message[-1500:]
     assert case.state(shop) == before, f"{name}: refused, but something was saved"
 
 
 def test_enough_cases():
     assert len(CASES) >= 40
+
+
+# ----------------------------------------------------------------------
+# The legacy XML-RPC endpoint (deprecated in Odoo 19, still served): the same refusals
+# arrive as faults with Odoo's codes, never as a traceback.
+# ----------------------------------------------------------------------
+
+FAULT_CODES = {frozenset(USER_ERROR): {2}, frozenset(ACCESS_ERROR): {4},
+               frozenset(REFUSED): {2, 4}}
+
+
+class XmlRpcClient:
+    """A user of the shop over /xmlrpc/2, with their password."""
+
+    def __init__(self, url, db, login, password):
+        self.db, self.password = db, password
+        common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common", allow_none=True)
+        self.uid = common.authenticate(db, login, password, {})
+        assert self.uid, f"cannot log in as {login}"
+        self.models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+
+    def execute(self, model, method, *args):
+        return self.models.execute_kw(self.db, self.uid, self.password, model, method,
+                                      list(args), {})
+
+
+# Cases of CASES, as (user, model, method, positional arguments): ids first, then the
+# method's parameters in order.
+XMLRPC_CASES = {
+    "adjust zero points": lambda shop: (
+        "admin", "res.partner", "retail_adjust_points", [shop.customer], 0, "Quà"),
+    "birthday on 30 February": lambda shop: (
+        "admin", "res.partner", "create", [{"name": f"{MARK}-khách", "birthday": "1990-02-30"}]),
+    "apply payments of another company's customer": lambda shop: (
+        "cashier", "res.partner", "action_retail_apply_payments", [shop.b_customer]),
+}
+
+
+@pytest.fixture(scope="module")
+def xmlrpc_users(odoo_server, shop):
+    url, db = odoo_server
+    cashier = f"{MARK}-cashier-a".lower()
+    return {"admin": XmlRpcClient(url, db, "admin", "admin"),
+            "cashier": XmlRpcClient(url, db, cashier, cashier)}
+
+
+@pytest.mark.parametrize("name", list(XMLRPC_CASES))
+def test_bad_input_over_xmlrpc_is_a_clean_fault(shop, xmlrpc_users, name):
+    case = CASES[name]
+    before = case.state(shop)
+    user, *call = XMLRPC_CASES[name](shop)
+    with pytest.raises(xmlrpc.client.Fault) as caught:
+        xmlrpc_users[user].execute(*call)
+    fault = caught.value
+    assert fault.faultCode in FAULT_CODES[frozenset(case.refusals)], (
+        f"{name}: fault code {fault.faultCode} (2 UserError/ValidationError/MissingError, "
+        f"4 AccessError, 1 anything else):\n{fault.faultString[-1500:]}")
+    assert "Traceback" not in fault.faultString, fault.faultString[-1500:]
+    assert case.state(shop) == before, f"{name}: refused, but something was saved"

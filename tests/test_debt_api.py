@@ -1,53 +1,59 @@
-"""Debt over XML-RPC on a 4-worker server, compared with Odoo's own receivable figures."""
+"""Debt over the JSON-2 API on a 4-worker server, compared with Odoo's own receivable
+figures."""
 import threading
-import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import OdooClient
+from conftest import ApiError, OdooClient
 
 INVOICE_DATE = "2026-01-10"
 
 
 def _company(admin):
-    return admin.call("res.users", "read", [admin.uid], ["company_id"])[0]["company_id"][0]
+    (user,) = admin.call("res.users", "read", ids=[admin.uid], fields=["company_id"])
+    return user["company_id"][0]
 
 
 def _invoice(client, partner_id, amount, due, move_type="out_invoice", post=True):
-    move_id = client.call("account.move", "create", {
+    (move_id,) = client.call("account.move", "create", vals_list=[{
         "move_type": move_type,
         "partner_id": partner_id,
         "invoice_date": INVOICE_DATE,
         "invoice_date_due": due,
         "invoice_line_ids": [(0, 0, {"name": "Hàng", "quantity": 1, "price_unit": amount,
                                      "tax_ids": [(5, 0, 0)]})],
-    })
+    }])
     if post:
-        client.call("account.move", "action_post", [move_id])
+        client.call("account.move", "action_post", ids=[move_id])
     return move_id
 
 
 def _pay(client, move_id, amount):
-    wizard_id = client.call(
-        "account.payment.register", "create", {"amount": amount},
+    (wizard_id,) = client.call(
+        "account.payment.register", "create", vals_list=[{"amount": amount}],
         context={"active_model": "account.move", "active_ids": [move_id]})
-    client.call("account.payment.register", "action_create_payments", [wizard_id])
+    client.call("account.payment.register", "action_create_payments", ids=[wizard_id])
 
 
 def _odoo_receivable(client, partner_id):
     """Odoo's own figure: the open receivable items of the customer."""
-    lines = client.call("account.move.line", "search_read", [
+    lines = client.call("account.move.line", "search_read", domain=[
         ("partner_id", "child_of", partner_id), ("parent_state", "=", "posted"),
-        ("account_id.account_type", "=", "asset_receivable")], ["amount_residual"])
+        ("account_id.account_type", "=", "asset_receivable")], fields=["amount_residual"])
     return round(sum(line["amount_residual"] for line in lines), 2)
 
 
 def _debt(client, partner_id):
-    return client.call("res.partner", "read", [partner_id], [
+    return client.call("res.partner", "read", ids=[partner_id], fields=[
         "debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status", "credit"])[0]
 
 
+def _partner(client, vals):
+    (partner_id,) = client.call("res.partner", "create", vals_list=[vals])
+    return partner_id
+
+
 def test_debt_follows_the_journal_items(admin):
-    partner_id = admin.call("res.partner", "create", {"name": "Phạm Thị Lan"})
+    partner_id = _partner(admin, {"name": "Phạm Thị Lan"})
     first = _invoice(admin, partner_id, 1000, "2026-02-01")
     _invoice(admin, partner_id, 500, "2099-12-31")
     debt = _debt(admin, partner_id)
@@ -63,22 +69,25 @@ def test_debt_follows_the_journal_items(admin):
     debt = _debt(admin, partner_id)
     assert debt["debt_amount"] == 400 == _odoo_receivable(admin, partner_id)
     assert (debt["debt_overdue_amount"], debt["debt_status"]) == (0, "owes")
-    assert admin.call("res.partner", "search_count",
-                      [("id", "=", partner_id), ("debt_status", "=", "owes")]) == 1
+    assert admin.call("res.partner", "search_count", domain=[
+        ("id", "=", partner_id), ("debt_status", "=", "owes")]) == 1
     # Aged receivables of the customer add up to the same figure.
-    groups = admin.call("retail.debt.aging.report", "read_group",
-                        [("partner_id", "=", partner_id)], ["amount_residual:sum"], [])
-    assert groups[0]["amount_residual"] == 400
+    groups = admin.call("retail.debt.aging.report", "formatted_read_group",
+                        domain=[("partner_id", "=", partner_id)],
+                        aggregates=["amount_residual:sum"])
+    assert groups[0]["amount_residual:sum"] == 400
 
 
 def _limit_user(admin):
-    groups = [admin.call("ir.model.data", "check_object_reference", module, name)[1]
+    groups = [admin.call("ir.model.data", "check_object_reference",
+                         module=module, xml_id=name)[1]
               for module, name in (("sales_team", "group_sale_salesman"),
                                    ("account", "group_account_invoice"))]
-    return admin.call("res.users", "create", {
+    (user_id,) = admin.call("res.users", "create", vals_list=[{
         "name": "Thu ngân", "login": "limit_cashier", "password": "limit_cashier",
         "group_ids": [(6, 0, groups)],
-    })
+    }])
+    return user_id
 
 
 def test_debt_limit_block_holds_under_concurrency(odoo_server, admin):
@@ -86,43 +95,44 @@ def test_debt_limit_block_holds_under_concurrency(odoo_server, admin):
     moment by two clients: exactly one of each pair goes through."""
     url, db = odoo_server
     company_id = _company(admin)
-    admin.call("res.company", "write", [company_id], {
+    admin.call("res.company", "write", ids=[company_id], vals={
         "account_use_credit_limit": True, "retail_credit_limit_policy": "block"})
     cashier_id = _limit_user(admin)
-    product_id = admin.call("product.product", "create", {"name": "Gạo", "list_price": 600})
+    (product_id,) = admin.call("product.product", "create",
+                               vals_list=[{"name": "Gạo", "list_price": 600}])
     rounds = 4
     for number in range(rounds):
-        partner_id = admin.call("res.partner", "create", {
+        partner_id = _partner(admin, {
             "name": f"Đại lý {number}", "credit_limit": 1000,
             "use_partner_credit_limit": True})
-        orders = [admin.call("sale.order", "create", {
+        orders = admin.call("sale.order", "create", vals_list=[{
             "partner_id": partner_id, "user_id": cashier_id,
             "order_line": [(0, 0, {"product_id": product_id, "product_uom_qty": 1,
                                    "price_unit": 600, "tax_ids": [(5, 0, 0)]})],
-        }) for _ in range(2)]
+        } for _ in range(2)])
         barrier = threading.Barrier(2)
 
         def confirm(order_id, barrier=barrier):
             client = OdooClient(url, db, "limit_cashier", "limit_cashier")
             barrier.wait()
             try:
-                client.call("sale.order", "action_confirm", [order_id])
+                client.call("sale.order", "action_confirm", ids=[order_id])
                 return "confirmed"
-            except xmlrpc.client.Fault as fault:
-                assert "above the debt limit" in fault.faultString, fault.faultString
+            except ApiError as error:
+                assert "above the debt limit" in error.message, error
                 return "refused"
 
         with ThreadPoolExecutor(2) as pool:
             outcomes = sorted(pool.map(confirm, orders))
         assert outcomes == ["confirmed", "refused"], outcomes
-        states = [order["state"] for order in admin.call("sale.order", "read", orders, ["state"])]
+        states = [order["state"] for order in admin.call("sale.order", "read", ids=orders,
+                                                         fields=["state"])]
         assert sorted(states) == ["draft", "sale"]
 
 
 def test_parallel_posting_keeps_debt_exact(odoo_server, admin):
     url, db = odoo_server
-    partner_ids = [admin.call("res.partner", "create", {"name": f"Khách sỉ {i}"})
-                   for i in range(3)]
+    partner_ids = [_partner(admin, {"name": f"Khách sỉ {i}"}) for i in range(3)]
 
     def work(worker):
         client = OdooClient(url, db)

@@ -1,11 +1,10 @@
-"""The customer file as integrations and a busy shop see it: over XML-RPC, against a
-server with several workers."""
+"""The customer file as integrations and a busy shop see it: over the JSON-2 API, against
+a server with several workers."""
 import uuid
-import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import OdooClient
+from conftest import ApiError, OdooClient
 
 
 def _unique_phone():
@@ -13,34 +12,34 @@ def _unique_phone():
 
 
 def _sell(client, partner_id, amount, move_type="out_invoice", date="2026-01-15"):
-    move_id = client.call("account.move", "create", {
+    (move_id,) = client.call("account.move", "create", vals_list=[{
         "move_type": move_type,
         "partner_id": partner_id,
         "invoice_date": date,
         "invoice_line_ids": [(0, 0, {"name": "Hàng", "quantity": 1, "price_unit": amount,
                                      "tax_ids": [(5, 0, 0)]})],
-    })
-    client.call("account.move", "action_post", [move_id])
+    }])
+    client.call("account.move", "action_post", ids=[move_id])
     return move_id
 
 
 def _stats(client, partner_id):
-    (row,) = client.call("res.partner", "read", [partner_id], [
+    (row,) = client.call("res.partner", "read", ids=[partner_id], fields=[
         "ref", "retail_total_sales", "retail_purchase_count", "retail_last_purchase_date"])
     return row
 
 
 def test_customer_gets_a_code_and_is_found_by_phone_in_any_format(admin):
     phone = _unique_phone()
-    partner_id = admin.call("res.partner", "create", {
-        "name": "Khách XML-RPC", "phone": f"{phone[:3]} {phone[3:6]} {phone[6:]}"})
+    (partner_id,) = admin.call("res.partner", "create", vals_list=[{
+        "name": "Khách JSON-2", "phone": f"{phone[:3]} {phone[3:6]} {phone[6:]}"}])
     assert _stats(admin, partner_id)["ref"].startswith("KH")
     for term in (phone, f"+84 {phone[1:3]} {phone[3:6]} {phone[6:]}",
                  f"{phone[:3]}-{phone[3:6]}-{phone[6:]}", f"+84{phone[1:]}"):
-        assert [pid for pid, _name in admin.call("res.partner", "name_search", term)] \
+        assert [pid for pid, _name in admin.call("res.partner", "name_search", name=term)] \
             == [partner_id], term
-        assert admin.call("res.partner", "search", [("display_name", "ilike", term)]) \
-            == [partner_id], term
+        assert admin.call("res.partner", "search",
+                          domain=[("display_name", "ilike", term)]) == [partner_id], term
 
 
 @pytest.mark.parametrize("vals, message", [
@@ -48,27 +47,27 @@ def test_customer_gets_a_code_and_is_found_by_phone_in_any_format(admin):
     ({"phone": "not a phone"}, "not valid"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(admin, vals, message):
-    before = admin.call("res.partner", "search_count", [])
-    with pytest.raises(xmlrpc.client.Fault, match=message):
-        admin.call("res.partner", "create", {"name": "Sai", **vals})
-    assert admin.call("res.partner", "search_count", []) == before
+    before = admin.call("res.partner", "search_count", domain=[])
+    with pytest.raises(ApiError, match=message):
+        admin.call("res.partner", "create", vals_list=[{"name": "Sai", **vals}])
+    assert admin.call("res.partner", "search_count", domain=[]) == before
 
 
 def test_duplicate_code_names_the_holder(admin):
     code = f"DUP-{uuid.uuid4().hex[:6]}"
-    admin.call("res.partner", "create", {"name": "Người giữ mã", "ref": code})
-    with pytest.raises(xmlrpc.client.Fault, match="Người giữ mã"):
-        admin.call("res.partner", "create", {"name": "Người sau", "ref": code})
+    admin.call("res.partner", "create", vals_list=[{"name": "Người giữ mã", "ref": code}])
+    with pytest.raises(ApiError, match="Người giữ mã"):
+        admin.call("res.partner", "create", vals_list=[{"name": "Người sau", "ref": code}])
 
 
 def test_statistics_follow_posting_refunds_and_resets(admin):
-    partner_id = admin.call("res.partner", "create", {"name": "Khách thống kê"})
+    (partner_id,) = admin.call("res.partner", "create", vals_list=[{"name": "Khách thống kê"}])
     invoice = _sell(admin, partner_id, 300000, date="2026-02-01")
     _sell(admin, partner_id, 100000, move_type="out_refund", date="2026-02-03")
     row = _stats(admin, partner_id)
     assert (row["retail_total_sales"], row["retail_purchase_count"],
             row["retail_last_purchase_date"]) == (200000, 1, "2026-02-01")
-    admin.call_action("account.move", "button_draft", [invoice])
+    admin.call("account.move", "button_draft", ids=[invoice])
     row = _stats(admin, partner_id)
     assert (row["retail_total_sales"], row["retail_purchase_count"]) == (-100000, 0)
 
@@ -77,19 +76,21 @@ def test_parallel_cashiers_get_unique_codes_and_exact_totals(odoo_server):
     """Eight clients at once: codes never collide, totals add up exactly."""
     url, db = odoo_server
     admin = OdooClient(url, db)
-    shared = admin.call("res.partner", "create", [{"name": f"Khách chung {i}"} for i in range(2)])
+    shared = admin.call("res.partner", "create",
+                        vals_list=[{"name": f"Khách chung {i}"} for i in range(2)])
 
     def cashier(worker):
         client = OdooClient(url, db)
-        created = client.call("res.partner", "create",
-                              [{"name": f"Khách song song {worker}-{i}"} for i in range(5)])
+        created = client.call("res.partner", "create", vals_list=[
+            {"name": f"Khách song song {worker}-{i}"} for i in range(5)])
         for i in range(4):
             _sell(client, shared[i % 2], 1000 * (worker + 1))
         return created
 
     with ThreadPoolExecutor(8) as pool:
         created = [pid for ids in pool.map(cashier, range(8)) for pid in ids]
-    codes = [row["ref"] for row in admin.call("res.partner", "read", created, ["ref"])]
+    codes = [row["ref"] for row in admin.call("res.partner", "read", ids=created,
+                                              fields=["ref"])]
     assert len(set(codes)) == len(codes) == 40
     expected = sum(2 * 1000 * (worker + 1) for worker in range(8))
     for partner_id in shared:
