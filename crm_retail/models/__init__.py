@@ -1,4 +1,5 @@
 from . import retail_input_check
+from . import retail_sql_facts
 from . import retail_points_discount_line_mixin
 from . import retail_points_redeem_mixin
 from . import retail_document_customer_mixin
@@ -8,6 +9,7 @@ from . import account_move_debt
 from . import account_move
 from . import account_move_funnel
 from . import account_move_line
+from . import account_partial_reconcile
 from . import crm_lead
 from . import crm_stage
 from . import ir_sequence

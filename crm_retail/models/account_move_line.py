@@ -17,13 +17,6 @@ class AccountMoveLine(models.Model):
             lambda line: line.parent_state == "posted"
             and line.account_type == "asset_receivable").partner_id.ids
 
-    def _compute_amount_residual(self):
-        # Every reconciliation and unreconciliation recomputes residuals (and may make an
-        # invoice 'reversed', no purchase any more): follow them.
-        result = super()._compute_amount_residual()
-        self.env["retail.customer.facts"]._mark(self._retail_receivable_partner_ids())
-        return result
-
     def write(self, vals):
         moving = DEBT_LINE_FIELDS.intersection(vals)
         if moving:

@@ -98,18 +98,7 @@ class ResPartner(models.Model):
         to oldest first" would)."""
         return SQL(
             """
-            WITH open_items AS (
-                SELECT p.commercial_partner_id AS partner_id, aml.company_id, aml.id,
-                       aml.amount_residual AS residual,
-                       COALESCE(aml.date_maturity, aml.date) AS due
-                  FROM account_move_line aml
-                  JOIN account_account account ON account.id = aml.account_id
-                  JOIN res_partner p ON p.id = aml.partner_id
-                 WHERE aml.parent_state = 'posted'
-                   AND account.account_type = 'asset_receivable'
-                   AND aml.amount_residual != 0
-                   %(partner_filter)s
-            ), totals AS (
+            WITH open_items AS (%(open_items)s), totals AS (
                 SELECT partner_id, company_id, SUM(residual) AS debt,
                        COALESCE(-SUM(residual) FILTER (WHERE residual < 0), 0) AS credits
                   FROM open_items GROUP BY partner_id, company_id
@@ -132,11 +121,8 @@ class ResPartner(models.Model):
              GROUP BY t.partner_id, t.company_id, t.debt
             """,
             today=fields.Date.context_today(self),
-            partner_filter=SQL(
-                """AND p.commercial_partner_id IN (
-                       SELECT commercial_partner_id FROM res_partner WHERE id = ANY(%s))""",
-                list(partner_ids))
-            if partner_ids is not None else SQL(),
+            open_items=self.env["retail.sql.facts"]._receivable_items(
+                partner_ids, open_only=True),
         )
 
     @api.model
@@ -144,10 +130,7 @@ class ResPartner(models.Model):
         """Rewrite the debt figures of these partners' commercial partners (None: all) from
         the journal items in one statement; only rows whose figures changed are written.
         Returns the ids of the partners whose figures changed."""
-        self.env["account.move.line"].flush_model(
-            ["amount_residual", "parent_state", "account_id", "partner_id", "date_maturity",
-             "company_id"])
-        self.flush_model(["commercial_partner_id"])
+        self.env["retail.sql.facts"]._receivables_flush()
         if partner_ids is not None:
             partner_ids = list(partner_ids)
             if not partner_ids:
@@ -247,4 +230,4 @@ class ResPartner(models.Model):
     # Debt reminders: the templates list the overdue invoices through this.
     def _retail_overdue_invoices(self):
         """The customer's overdue invoices in the current company, oldest first."""
-        return self.env["retail.debt.reminder.level"]._overdue_invoices(self)
+        return self.env["retail.debt.reminder"]._overdue_invoices(self)

@@ -121,8 +121,7 @@ class ResPartner(models.Model):
         if not partners:
             return
         # Only what the purchases query reads, not every pending write of the models.
-        self.env["account.move"].flush_model(
-            ["state", "move_type", "payment_state", "commercial_partner_id", "invoice_date"])
+        self.env["retail.sql.facts"]._sales_flush()
         self.env["sale.order"].flush_model(["state", "partner_id", "date_order"])
         self.env["account.move.line"].flush_model(["move_id", "sale_line_ids"])
         since = fields.Date.subtract(fields.Date.context_today(self), years=1)
@@ -138,18 +137,16 @@ class ResPartner(models.Model):
                   FROM sale_order so JOIN res_partner p ON p.id = so.partner_id
                  WHERE so.state = 'sale' AND p.commercial_partner_id IN %s
                 UNION ALL
-                SELECT m.commercial_partner_id, m.company_id, m.invoice_date
-                  FROM account_move m
-                 WHERE m.state = 'posted' AND m.move_type = 'out_invoice'
-                   AND m.payment_state != 'reversed' AND m.commercial_partner_id IN %s
-                   AND NOT EXISTS (
+                SELECT purchase.partner_id, purchase.company_id, purchase.date
+                  FROM (%s) purchase
+                 WHERE NOT EXISTS (
                        SELECT 1 FROM account_move_line aml
                          JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = aml.id
-                        WHERE aml.move_id = m.id)
+                        WHERE aml.move_id = purchase.move_id)
               ) purchases
              GROUP BY partner_id, company_id
             """,
-            since, tuple(partners.ids), tuple(partners.ids),
+            since, tuple(partners.ids), self.env["retail.sql.facts"]._purchases(partners.ids),
         ))
         # Each customer's card, and the purchases that move it, are those of the company
         # selling to it.

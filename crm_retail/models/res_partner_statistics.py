@@ -123,34 +123,22 @@ class ResPartner(models.Model):
 
     @api.model
     def _retail_stats_query(self, partner_ids=None, per_company=False):
-        """Per commercial partner (and company): total, number and last date of posted
-        sales."""
+        """Per commercial partner (and company): total sales, number and last date of
+        purchases, from the customer sales building block."""
+        sales = self.env["retail.sql.facts"]._customer_sales(partner_ids)
+        if per_company:
+            return sales
         return SQL(
-            """
-            SELECT commercial_partner_id AS partner_id,
-                   SUM(amount_total_signed) AS total,
-                   COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
-                   MAX(invoice_date) FILTER (WHERE %(purchase)s) AS last_date
-                   %(company_column)s
-              FROM account_move
-             WHERE state = 'posted' AND move_type IN %(move_types)s %(partner_filter)s
-             GROUP BY commercial_partner_id %(company_column)s
-            """,
-            # An invoice cancelled by a credit note is no purchase.
-            purchase=SQL("move_type = 'out_invoice' AND payment_state != 'reversed'"),
-            move_types=SALE_MOVE_TYPES,
-            company_column=SQL(", company_id") if per_company else SQL(),
-            partner_filter=SQL("AND commercial_partner_id IN %s", tuple(partner_ids))
-            if partner_ids is not None else SQL(),
-        )
+            """SELECT partner_id, SUM(total) AS total, SUM(purchases) AS purchases,
+                      MAX(last_date) AS last_date
+                 FROM (%s) sales GROUP BY partner_id""",
+            sales)
 
     @api.model
     def _retail_stats_refresh(self, partner_ids):
         """Rewrite the purchase statistics of these commercial partners, per company, from
         the posted documents in one statement; only rows that change are written."""
-        self.env["account.move"].flush_model(
-            ["state", "payment_state", "move_type", "amount_total_signed", "invoice_date",
-             "commercial_partner_id", "company_id"])
+        self.env["retail.sql.facts"]._sales_flush()
         self.env.cr.execute(SQL(
             """
             WITH sales AS (%(stats)s),

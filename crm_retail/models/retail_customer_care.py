@@ -172,15 +172,9 @@ class RetailCustomerCare(models.AbstractModel):
         not marked yet, in one query: rows of (partner id, invoice id, invoice date,
         user), the user being the customer's salesperson, else the invoice's, else the
         invoice's creator."""
-        purchase = SQL(
-            "m.company_id = %s AND m.state = 'posted' AND m.move_type = 'out_invoice'"
-            " AND m.payment_state != 'reversed'",
-            company.id,
-        )
-        self.env["account.move"].flush_model([
-            "company_id", "state", "move_type", "payment_state", "commercial_partner_id",
-            "invoice_date", "invoice_user_id", "create_uid",
-        ])
+        facts = self.env["retail.sql.facts"]
+        facts._sales_flush()
+        self.env["account.move"].flush_model(["invoice_user_id", "create_uid"])
         self.env["res.partner"].flush_model(
             ["active", "email_normalized", "user_id", mark_field])
         self.env["mail.blacklist"].flush_model(["email", "active"])
@@ -192,30 +186,26 @@ class RetailCustomerCare(models.AbstractModel):
                  WHERE bl.email = p.email_normalized AND bl.active)
             """
         ) if with_email else SQL()
+        # The customers who bought in the period; of their purchases, the first.
+        buyers = SQL(
+            "SELECT partner_id FROM (%s) purchase WHERE purchase.date BETWEEN %s AND %s",
+            facts._purchases(company_ids=company.ids), date_from, date_to)
         self.env.cr.execute(SQL(
             """
-            SELECT p.id, first.id, first.invoice_date,
-                   COALESCE(p.user_id, first.invoice_user_id, first.create_uid)
+            SELECT p.id, first.move_id, first.date,
+                   COALESCE(p.user_id, m.invoice_user_id, m.create_uid)
               FROM (
-                SELECT DISTINCT ON (m.commercial_partner_id)
-                       m.commercial_partner_id, m.id, m.invoice_date, m.invoice_user_id,
-                       m.create_uid
-                  FROM account_move m
-                 WHERE %(purchase)s AND m.invoice_date BETWEEN %(date_from)s AND %(date_to)s
-                   AND NOT EXISTS (
-                       SELECT 1 FROM account_move earlier
-                        WHERE earlier.commercial_partner_id = m.commercial_partner_id
-                          AND earlier.company_id = m.company_id
-                          AND earlier.state = 'posted' AND earlier.move_type = 'out_invoice'
-                          AND earlier.payment_state != 'reversed'
-                          AND earlier.invoice_date < %(date_from)s)
-                 ORDER BY m.commercial_partner_id, m.invoice_date, m.id
+                SELECT DISTINCT ON (partner_id) partner_id, move_id, date
+                  FROM (%(purchases)s) purchase
+                 ORDER BY partner_id, date, move_id
               ) first
-              JOIN res_partner p ON p.id = first.commercial_partner_id
-             WHERE p.active AND p.%(mark)s IS NULL %(email_filter)s
+              JOIN res_partner p ON p.id = first.partner_id
+              LEFT JOIN account_move m ON m.id = first.move_id
+             WHERE first.date BETWEEN %(date_from)s AND %(date_to)s
+               AND p.active AND p.%(mark)s IS NULL %(email_filter)s
              ORDER BY p.id
             """,
-            purchase=purchase,
+            purchases=facts._purchases(buyers, company.ids),
             date_from=date_from,
             date_to=date_to,
             mark=SQL.identifier(mark_field),

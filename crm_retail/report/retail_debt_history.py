@@ -47,13 +47,10 @@ class RetailDebtHistory(models.Model):
 
     @property
     def _table_query(self):
-        return SQL("""
-            SELECT line.id,
-                   partner.commercial_partner_id AS partner_id,
-                   line.company_id,
-                   line.company_currency_id AS currency_id,
-                   line.move_id,
-                   line.date,
+        return SQL(
+            """
+            SELECT item.id, item.partner_id, item.company_id,
+                   line.company_currency_id AS currency_id, item.move_id, item.date,
                    line.date_maturity,
                    CASE WHEN move.move_type = 'out_invoice' THEN 'invoice'
                         WHEN move.move_type = 'out_refund' THEN 'credit_note'
@@ -62,14 +59,13 @@ class RetailDebtHistory(models.Model):
                         ELSE 'other' END AS kind,
                    COALESCE(NULLIF(move.payment_reference, ''), NULLIF(move.ref, ''),
                             line.name) AS reference,
-                   line.balance AS amount,
-                   SUM(line.balance) OVER (
-                       PARTITION BY partner.commercial_partner_id, line.company_id
-                       ORDER BY line.date, line.move_id, line.id) AS balance_after
-              FROM account_move_line line
-              JOIN account_account account ON account.id = line.account_id
-              JOIN account_move move ON move.id = line.move_id
-              JOIN res_partner partner ON partner.id = line.partner_id
-             WHERE line.parent_state = 'posted'
-               AND account.account_type = 'asset_receivable'
-        """)
+                   item.balance AS amount,
+                   SUM(item.balance) OVER (
+                       PARTITION BY item.partner_id, item.company_id
+                       ORDER BY item.date, item.move_id, item.id) AS balance_after
+              FROM (%s) item
+              JOIN account_move_line line ON line.id = item.id
+              JOIN account_move move ON move.id = item.move_id
+            """,
+            self.env["retail.sql.facts"]._receivable_items(),
+        )
