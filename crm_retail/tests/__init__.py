@@ -19,3 +19,4 @@ from . import test_report_pdf
 from . import test_tours
 from . import test_click_everywhere
 from . import test_cashier_screens
+from . import test_sql_facts
