@@ -1,5 +1,7 @@
 from . import retail_input_check
 from . import retail_sql_facts
+# The facts layer first: the funnel and the segments subscribe to it.
+from . import retail_customer_facts
 from . import retail_points_discount_line_mixin
 from . import retail_points_redeem_mixin
 from . import retail_document_customer_mixin
@@ -23,12 +25,12 @@ from . import res_partner_funnel
 from . import res_partner_care
 from . import res_users
 from . import retail_customer_care
-from . import retail_customer_facts
 from . import retail_debt_reminder
 from . import retail_debt_reminder_level
 from . import retail_points_line
 from . import retail_segment
 from . import retail_segment_member
+from . import retail_segment_events
 from . import retail_tier
 from . import sale_order
 from . import sale_order_credit_limit

@@ -204,3 +204,14 @@ class ResPartner(models.Model):
             own_tier = self.sudo().loyalty_tier_id
             return bool(tier) and bool(own_tier) and own_tier.threshold >= tier.threshold
         return recent_purchases >= company.retail_loyal_purchase_count > 0
+
+
+class RetailCustomerFacts(models.AbstractModel):
+    # The funnel stage subscribes to the ledgers' "these customers changed".
+    _inherit = "retail.customer.facts"
+
+    @api.model
+    def _on_facts_changed(self, partner_ids, facts):
+        super()._on_facts_changed(partner_ids, facts)
+        if facts is None or "stage" in facts:
+            self.env["res.partner"].sudo()._retail_stage_refresh(partner_ids)

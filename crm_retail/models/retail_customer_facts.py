@@ -32,7 +32,8 @@ class RetailCustomerFacts(models.AbstractModel):
     right after it commits, in a READ COMMITTED transaction that waits for the rows
     instead of failing; the cron catches whatever a crash left in the queue.
 
-    Another addon adds a fact by overriding :meth:`_refresh` (and calling super)."""
+    Another addon adds a ledger fact by overriding :meth:`_refresh`, or a fact derived from
+    them by overriding :meth:`_on_facts_changed` (calling super)."""
 
     _name = "retail.customer.facts"
     _description = "Customer Facts"
@@ -87,19 +88,24 @@ class RetailCustomerFacts(models.AbstractModel):
 
     @api.model
     def _refresh(self, partner_ids, facts=None):
-        """Recompute the facts of these commercial partners, set-based, one statement
-        per fact; the caller holds their rows."""
+        """Recompute the ledger facts of these commercial partners (points, statistics,
+        debt), set-based, one statement per fact, then publish the change to what derives
+        from them (:meth:`_on_facts_changed`); the caller holds their rows."""
         Partner = self.env["res.partner"].sudo()
         if facts is None or "points" in facts:
             Partner._retail_points_refresh(partner_ids)
         if facts is None or "stats" in facts:
             Partner._retail_stats_refresh(partner_ids)
-        if facts is None or "stage" in facts:
-            Partner._retail_stage_refresh(partner_ids)
         if facts is None or "debt" in facts:
             Partner._retail_debt_refresh(partner_ids)
-        if facts is None or "segments" in facts:
-            self.env["retail.segment"].sudo()._recompute_partners(partner_ids)
+        self._on_facts_changed(partner_ids, facts)
+
+    @api.model
+    def _on_facts_changed(self, partner_ids, facts):
+        """Event: the ledger facts of these commercial partners were just refreshed
+        (``facts``: which ones, None: all). What derives from them — the funnel stage, the
+        segments — subscribes by overriding this method in its own file and calling
+        super; the ledgers never call their subscribers."""
 
     # ------------------------------------------------------------------
     # The queue: customers refreshed after commit, or by the cron
