@@ -29,6 +29,7 @@ from . import retail_debt_reminder
 from . import retail_debt_reminder_level
 from . import retail_points_line
 from . import retail_segment
+from . import retail_segment_recompute
 from . import retail_segment_member
 from . import retail_segment_events
 from . import retail_tier

@@ -14,9 +14,9 @@ class RetailSegmentReport(models.Model):
     _rec_name = "partner_id"
 
     segment_id = fields.Many2one("retail.segment", readonly=True)
-    group = fields.Selection(
-        selection=lambda self: self.env["retail.segment"]._selection_group(),
-        string="Exclusive Group", readonly=True)
+    exclusive_group = fields.Selection(
+        selection=lambda self: self.env["retail.segment"]._selection_exclusive_group(),
+        readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     state_id = fields.Many2one("res.country.state", string="Province", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
@@ -42,7 +42,7 @@ class RetailSegmentReport(models.Model):
                  GROUP BY m.company_id, m.commercial_partner_id
             )
             SELECT ROW_NUMBER() OVER (ORDER BY s.id, p.id) AS id,
-                   s.id AS segment_id, s."group", p.id AS partner_id, p.state_id,
+                   s.id AS segment_id, s.exclusive_group, p.id AS partner_id, p.state_id,
                    s.company_id, company.currency_id,
                    COALESCE(sales.revenue, 0) AS revenue,
                    COALESCE(sales.revenue_year, 0) AS revenue_year,

@@ -384,9 +384,9 @@ class TestSegmentMembership(SegmentCommon):
         return self.env["res.partner"].search([("category_id", "in", tag.ids)])
 
     def test_exclusive_group(self):
-        gold = self.Segment.create({"name": "Vàng", "group": "hạng", "sequence": 1,
+        gold = self.Segment.create({"name": "Vàng", "exclusive_group": "hạng", "sequence": 1,
                                     "use_points": True, "points_min": 100})
-        silver = self.Segment.create({"name": "Bạc", "group": "hạng", "sequence": 2,
+        silver = self.Segment.create({"name": "Bạc", "exclusive_group": "hạng", "sequence": 2,
                                       "use_points": True, "points_min": 0})
         self._recompute(gold)  # the whole group is recomputed
         self.assertEqual(self._holders(gold) & self.rich, self.rich)
@@ -536,17 +536,18 @@ class TestSegmentReports(SegmentCommon):
     def test_exclusive_groups_read_by_name(self):
         """Lists and reports grouped by exclusive group show its name, not its key; a
         group the shop named itself shows as named."""
-        own = self.Segment.create({"name": "Khu vực Bắc", "group": "khu vực", "use_age": True,
-                                   "age_from": 0, "age_to": 150})
+        own = self.Segment.create({"name": "Khu vực Bắc", "exclusive_group": "khu vực",
+                                   "use_age": True, "age_from": 0, "age_to": 150})
         for model in ("retail.segment", "retail.segment.report"):
-            labels = dict(self.env[model].fields_get(["group"])["group"]["selection"])
+            field = self.env[model].fields_get(["exclusive_group"])["exclusive_group"]
+            labels = dict(field["selection"])
             self.assertEqual(
                 [labels[key] for key in ("age", "value", "rfm", "lifecycle", "payment")],
                 ["Age", "Customer Value", "Customer Type (RFM)", "Lifecycle", "Payment Status"])
             self.assertEqual(labels["khu vực"], "khu vực")
-        self.assertEqual(own.group, "khu vực")
+        self.assertEqual(own.exclusive_group, "khu vực")
         with self.assertRaises(ValidationError):
-            self.Segment.create({"name": "Sai", "group": 5})
+            self.Segment.create({"name": "Sai", "exclusive_group": 5})
 
 
 @tagged("post_install", "-at_install")
@@ -564,10 +565,11 @@ class TestSegmentBrokenRule(SegmentCommon):
             {"name": "Đã mua", "use_purchases": True, "purchase_min": 1})
         # An exclusive group: the rule that will break first, a sibling after it.
         cls.broken = cls.Segment.create({
-            "name": "Sắp hỏng", "group": "thử", "sequence": 1, "use_purchases": True,
-            "purchase_min": 1, "domain": "[('customer_rank', '>', 0)]"})
+            "name": "Sắp hỏng", "exclusive_group": "thử", "sequence": 1,
+            "use_purchases": True, "purchase_min": 1,
+            "domain": "[('customer_rank', '>', 0)]"})
         cls.sibling = cls.Segment.create({
-            "name": "Cùng nhóm", "group": "thử", "sequence": 2, "use_sales": True,
+            "name": "Cùng nhóm", "exclusive_group": "thử", "sequence": 2, "use_sales": True,
             "sales_min": 1})
 
     def _break(self, domain=BAD_DOMAIN):

@@ -1,0 +1,239 @@
+"""Customer segments: the memberships and tags written set-based, in SQL.
+
+Each customer's segment ids by rule (``retail.segment.member``) are compared with the
+ones the rules give now (a hash full join), and only the customers whose segments changed
+are written: their memberships and the contact tags that back the segments. A tag the
+customer already had (set by hand) is never taken away by a rule.
+
+Callers flush what the queries read before and these functions invalidate the caches they
+change after (:func:`invalidate_members`)."""
+
+from odoo.tools import SQL
+
+# Memberships changed in one run above which the tables' statistics are refreshed.
+BULK_CHANGES = 10_000
+
+
+def apply_memberships(env, company, facts, groups, partner_ids=None, recomputed_ids=(),
+                      skipped_ids=()):
+    """Write the memberships of one company from ``facts`` (the facts query) and
+    ``groups``: the exclusive groups, each a list of ``(segment id, SQL condition)`` in
+    priority order (the first that matches wins; a segment alone is a group of one).
+
+    ``partner_ids`` limits the run to these customers: their other segments than
+    ``recomputed_ids`` stay. On a full run, the segments ``skipped_ids`` keep their
+    members. Returns ``(added, removed)`` memberships.
+
+    The full run goes through temporary tables with fresh statistics, which keep the plans
+    right whatever the number of changes; the run for a few customers (after a posting)
+    is one statement, without any table to create."""
+    cr = env.cr
+    cases = SQL(", ").join(
+        SQL("CASE %s END", SQL(" ").join(
+            SQL("WHEN %s THEN %s", condition, segment_id) for segment_id, condition in group))
+        for group in groups)
+    stored = SQL("SELECT * FROM retail_segment_member WHERE company_id = %s", company.id)
+    kept = SQL("'{}'::int[]")
+    if partner_ids is not None:
+        stored = SQL("%s AND partner_id = ANY(%s)", stored, partner_ids)
+        # The segments not recomputed (RFM types, failing rules) stay as they are.
+        kept = SQL("ARRAY(SELECT x FROM unnest(o.segment_ids) x WHERE x <> ALL(%s))",
+                   list(recomputed_ids))
+    elif skipped_ids:
+        kept = SQL("ARRAY(SELECT x FROM unnest(o.segment_ids) x WHERE x = ANY(%s))",
+                   list(skipped_ids))
+    # The customers whose segments change, with their old and new segment ids.
+    diff = SQL(
+        """
+        WITH facts AS (%(facts)s),
+        matched AS (
+            SELECT f.partner_id, array_remove(ARRAY[%(cases)s]::int[], NULL) AS ids
+              FROM facts f
+        ),
+        compared AS (
+            SELECT COALESCE(n.partner_id, o.partner_id) AS partner_id,
+                   COALESCE(o.segment_ids, '{}') AS old_ids,
+                   COALESCE(%(kept)s, '{}') || COALESCE(n.ids, '{}') AS new_ids,
+                   COALESCE(o.manual_ids, '{}') AS manual_ids
+              FROM matched n FULL JOIN (%(stored)s) o ON o.partner_id = n.partner_id
+        )
+        SELECT * FROM compared WHERE NOT (old_ids @> new_ids AND old_ids <@ new_ids)
+        """,
+        facts=facts, cases=cases, kept=kept, stored=stored,
+    )
+    # Memberships added: whether the customer already had the tag (set by hand) decides
+    # whether the rule may take it away later.
+    added = SQL(
+        """
+        SELECT d.partner_id, s.tag_id, a.segment_id, rel.partner_id IS NOT NULL AS manual
+          FROM retail_segment_diff d
+         CROSS JOIN LATERAL unnest(d.new_ids) AS a(segment_id)
+          JOIN retail_segment s ON s.id = a.segment_id
+          LEFT JOIN res_partner_res_partner_category_rel rel
+                 ON rel.category_id = s.tag_id AND rel.partner_id = d.partner_id
+         WHERE a.segment_id <> ALL(d.old_ids)
+        """
+    )
+    # Memberships removed: the tag goes unless it was set by hand.
+    gone = SQL(
+        """
+        SELECT d.partner_id, s.tag_id, g.segment_id = ANY(d.manual_ids) AS manual
+          FROM retail_segment_diff d
+         CROSS JOIN LATERAL unnest(d.old_ids) AS g(segment_id)
+          LEFT JOIN retail_segment s ON s.id = g.segment_id
+         WHERE g.segment_id <> ALL(d.new_ids)
+        """
+    )
+    writes = [
+        SQL(
+            """
+            DELETE FROM res_partner_res_partner_category_rel rel
+             USING retail_segment_gone g
+             WHERE NOT g.manual
+               AND rel.category_id = g.tag_id AND rel.partner_id = g.partner_id
+            """
+        ),
+        SQL(
+            """
+            INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
+            SELECT tag_id, partner_id FROM retail_segment_added WHERE NOT manual
+             ORDER BY tag_id, partner_id
+            ON CONFLICT DO NOTHING
+            """
+        ),
+        SQL(
+            """
+            DELETE FROM retail_segment_member mem
+             USING retail_segment_diff d
+             WHERE mem.company_id = %s AND mem.partner_id = d.partner_id
+               AND d.new_ids = '{}'
+            """,
+            company.id,
+        ),
+        SQL(
+            """
+            INSERT INTO retail_segment_member
+                   (partner_id, company_id, segment_ids, manual_ids)
+            SELECT d.partner_id, %s, d.new_ids,
+                   ARRAY(SELECT x FROM unnest(d.manual_ids) x WHERE x = ANY(d.new_ids))
+                   || COALESCE(m.ids, '{}')
+              FROM retail_segment_diff d
+              LEFT JOIN (SELECT partner_id, array_agg(segment_id) AS ids
+                           FROM retail_segment_added WHERE manual
+                          GROUP BY partner_id) m ON m.partner_id = d.partner_id
+             WHERE d.new_ids != '{}'
+             ORDER BY d.partner_id
+            ON CONFLICT (partner_id, company_id) DO UPDATE
+               SET segment_ids = EXCLUDED.segment_ids, manual_ids = EXCLUDED.manual_ids
+            """,
+            company.id,
+        ),
+    ]
+    counts = SQL("""SELECT (SELECT COUNT(*) FROM retail_segment_added),
+                           (SELECT COUNT(*) FROM retail_segment_gone)""")
+    if partner_ids is not None:
+        cr.execute(SQL(
+            """
+            WITH retail_segment_diff AS MATERIALIZED (%s),
+                 retail_segment_added AS MATERIALIZED (%s),
+                 retail_segment_gone AS MATERIALIZED (%s),
+                 %s
+            %s
+            """,
+            diff, added, gone,
+            SQL(", ").join(SQL("%s AS (%s)", SQL.identifier(f"write_{i}"), w)
+                          for i, w in enumerate(writes)),
+            counts,
+        ), log_exceptions=False)  # a failing rule is logged by the caller, once
+        return cr.fetchone()
+    cr.execute(SQL("CREATE TEMPORARY TABLE retail_segment_diff ON COMMIT DROP AS %s", diff),
+               log_exceptions=False)
+    if not cr.rowcount:
+        cr.execute(SQL("DROP TABLE retail_segment_diff"))
+        return 0, 0
+    cr.execute(SQL(
+        """
+        ANALYZE retail_segment_diff;
+        CREATE TEMPORARY TABLE retail_segment_added ON COMMIT DROP AS %s;
+        CREATE TEMPORARY TABLE retail_segment_gone ON COMMIT DROP AS %s;
+        ANALYZE retail_segment_added;
+        ANALYZE retail_segment_gone;
+        %s
+        """,
+        added, gone, counts,
+    ))
+    added_count, removed_count = cr.fetchone()
+    cr.execute(SQL(";").join([*writes, SQL(
+        "DROP TABLE retail_segment_diff, retail_segment_added, retail_segment_gone")]))
+    if added_count + removed_count > BULK_CHANGES:
+        analyze_members(env)
+    return added_count, removed_count
+
+
+def clear_members(segments):
+    """Take these segments' customers out (the segments stop matching anyone): the tags
+    their rules added go, those set by hand stay."""
+    if not segments:
+        return
+    env = segments.env
+    env["res.partner"].flush_model(["category_id"])
+    env["retail.segment.member"].flush_model()
+    env.cr.execute(SQL(
+        """
+        CREATE TEMPORARY TABLE retail_segment_gone ON COMMIT DROP AS
+        SELECT m.partner_id, s.tag_id, g.segment_id = ANY(m.manual_ids) AS manual
+          FROM retail_segment_member m
+         CROSS JOIN LATERAL unnest(m.segment_ids) AS g(segment_id)
+          JOIN retail_segment s ON s.id = g.segment_id
+         WHERE m.segment_ids && %(ids)s AND g.segment_id = ANY(%(ids)s);
+        ANALYZE retail_segment_gone;
+        DELETE FROM res_partner_res_partner_category_rel rel
+         USING retail_segment_gone g
+         WHERE NOT g.manual AND rel.category_id = g.tag_id AND rel.partner_id = g.partner_id;
+        UPDATE retail_segment_member
+           SET segment_ids = ARRAY(SELECT x FROM unnest(segment_ids) x WHERE x != ALL(%(ids)s)),
+               manual_ids = ARRAY(SELECT x FROM unnest(manual_ids) x WHERE x != ALL(%(ids)s))
+         WHERE segment_ids && %(ids)s;
+        DELETE FROM retail_segment_member WHERE segment_ids = '{}';
+        SELECT COUNT(*) FROM retail_segment_gone;
+        """,
+        ids=segments.ids,
+    ))
+    removed = env.cr.fetchone()[0]
+    env.cr.execute(SQL("DROP TABLE retail_segment_gone"))
+    if removed > BULK_CHANGES:
+        analyze_members(env)
+    if removed:
+        invalidate_members(env)
+
+
+def sync_tags(segments):
+    """Tags carry the segment's name in every language (translations loaded after the
+    segment was created included) and its colour."""
+    env = segments.env
+    env["res.partner.category"].flush_model(["name", "color"])
+    env.cr.execute(SQL(
+        """
+        UPDATE res_partner_category tag
+           SET name = s.name, color = s.color
+          FROM retail_segment s
+         WHERE s.tag_id = tag.id AND s.id = ANY(%s)
+           AND (tag.name IS DISTINCT FROM s.name OR tag.color IS DISTINCT FROM s.color)
+        """,
+        segments.ids,
+    ))
+    if env.cr.rowcount:
+        env["res.partner.category"].invalidate_model(["name", "color"])
+
+
+def analyze_members(env):
+    """Fresh statistics after a bulk change (the first run writes every membership): the
+    planner then sizes the next runs' joins right."""
+    env.cr.execute(SQL("ANALYZE retail_segment_member, res_partner_res_partner_category_rel"))
+
+
+def invalidate_members(env):
+    """Forget the cached tags and memberships the SQL above changed."""
+    env["res.partner"].invalidate_model(["category_id"])
+    env["res.partner.category"].invalidate_model(["partner_ids"])
+    env["retail.segment.member"].invalidate_model()

@@ -1,0 +1,152 @@
+"""Customer segments: the facts the rules read, one row per customer of a company (age,
+province, sales, purchases, debt, points, tier, RFM type), as one SQL query.
+
+Self-contained on purpose: one aggregate over the posted invoices and credit notes of the
+company joined to the customers, plus the RFM scores when a rule asks for them."""
+
+from dateutil.relativedelta import relativedelta
+
+from odoo.tools import SQL
+
+
+def flush_for_facts(env):
+    """Flush what the facts query reads."""
+    env["account.move"].flush_model([
+        "state", "move_type", "payment_state", "company_id", "commercial_partner_id",
+        "partner_id", "invoice_date", "amount_total_signed"])
+    env["res.partner"].flush_model([
+        "active", "commercial_partner_id", "company_id", "customer_rank", "birthday",
+        "gender", "state_id", "debt_amount", "debt_status", "loyalty_points",
+        "loyalty_tier_id", "category_id"])
+    env["sale.order"].flush_model(["partner_id", "company_id"])
+    env["crm.lead"].flush_model(["partner_id", "company_id", "active", "type"])
+
+
+def customer_condition(company):
+    """Whether the contact ``p`` (with its sales ``s``) is a customer of ``company``, as
+    Odoo counts them: marked customer (``customer_rank``: created as one, or invoiced), or
+    with a posted invoice or credit note, a quotation or order, or a pipeline card in the
+    company. A prospect with a quotation or a card is a customer who has not bought yet; a
+    contact that is only a contact (a vendor, a user) is not. The documents are looked up
+    only for the contacts not marked customer, through indexes."""
+    return SQL(
+        """(p.customer_rank > 0 OR s.partner_id IS NOT NULL
+            OR EXISTS (SELECT 1 FROM res_partner c JOIN sale_order so ON so.partner_id = c.id
+                        WHERE c.commercial_partner_id = p.id
+                          AND so.company_id = %(company)s)
+            OR EXISTS (SELECT 1 FROM res_partner c JOIN crm_lead lead ON lead.partner_id = c.id
+                        WHERE c.commercial_partner_id = p.id
+                          AND lead.active AND lead.type = 'opportunity'
+                          AND (lead.company_id IS NULL OR lead.company_id = %(company)s)))""",
+        company=company.id,
+    )
+
+
+def facts_query(company, today, windows=(), rfm=False, partner_ids=None):
+    """SELECT one row per customer of ``company`` (optionally only ``partner_ids``,
+    commercial partners) with what the rules read.
+
+    Customers are the commercial contacts of the company or shared between companies
+    that are customers (:func:`customer_condition`). Sales are posted invoices less credit
+    notes in company currency; a purchase is a posted invoice not fully reversed by a
+    credit note. ``windows`` adds ``sales_<N>d`` and ``purchases_<N>d`` over the last N
+    days, today included.
+
+    With ``rfm``, ``rfm_type`` is the customer type from the R, F and M scores (1 to 5)
+    of the customers who bought: each is the quintile of the customer's mid-rank among
+    the ``n`` buyers, ``1 + floor(5 * (below + ties / 2) / n)``, where ``below`` counts
+    the buyers with a worse value and ``ties`` those with the same value (the customer
+    included). Tied customers get the same score; alone, or all tied, a buyer scores 3.
+    R ranks the last purchase date, F the number of purchases, M the net sales."""
+    purchase = SQL("m.move_type = 'out_invoice' AND m.payment_state != 'reversed'")
+    window_columns = []
+    for days in windows:
+        since = today - relativedelta(days=days)
+        window_columns += [
+            SQL("SUM(m.amount_total_signed) FILTER (WHERE m.invoice_date > %s) AS %s",
+                since, SQL.identifier(f"sales_{days}d")),
+            SQL("COUNT(*) FILTER (WHERE %s AND m.invoice_date > %s) AS %s",
+                purchase, since, SQL.identifier(f"purchases_{days}d")),
+        ]
+    if partner_ids is not None:
+        # Through the indexed partner column: a few customers read a few invoices.
+        move_filter = SQL(
+            "AND m.partner_id IN (SELECT id FROM res_partner "
+            "WHERE commercial_partner_id = ANY(%s))", partner_ids)
+        partner_filter = SQL("AND p.id = ANY(%s)", partner_ids)
+    else:
+        move_filter = partner_filter = SQL()
+    company_key = str(company.id)
+    facts = SQL(
+        """
+        WITH sales AS (
+            SELECT m.commercial_partner_id AS partner_id,
+                   SUM(m.amount_total_signed) AS sales,
+                   COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
+                   MAX(m.invoice_date) FILTER (WHERE %(purchase)s) AS last_purchase
+                   %(window_columns)s
+              FROM account_move m
+             WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
+               AND m.company_id = %(company)s %(move_filter)s
+             GROUP BY m.commercial_partner_id
+        )
+        SELECT p.id AS partner_id, p.birthday, p.gender, p.state_id,
+               COALESCE((p.loyalty_points ->> %(company_key)s)::int, 0) AS points,
+               (p.loyalty_tier_id ->> %(company_key)s)::int AS tier_id,
+               COALESCE((p.debt_amount ->> %(company_key)s)::numeric, 0) AS debt,
+               COALESCE(p.debt_status ->> %(company_key)s, 'none') AS debt_status,
+               COALESCE(s.sales, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
+               s.last_purchase %(window_values)s
+          FROM res_partner p
+          LEFT JOIN sales s ON s.partner_id = p.id
+         WHERE p.active AND p.id = p.commercial_partner_id
+           AND (p.company_id IS NULL OR p.company_id = %(company)s)
+           AND %(customer)s %(partner_filter)s
+        """,
+        purchase=purchase,
+        customer=customer_condition(company),
+        window_columns=SQL("").join(SQL(", %s", c) for c in window_columns),
+        company=company.id,
+        company_key=company_key,
+        move_filter=move_filter,
+        partner_filter=partner_filter,
+        window_values=SQL("").join(
+            SQL(", COALESCE(s.%s, 0) AS %s", SQL.identifier(name), SQL.identifier(name))
+            for days in windows for name in (f"sales_{days}d", f"purchases_{days}d")),
+    )
+    if not rfm:
+        return facts
+    return SQL(
+        """
+        WITH base AS MATERIALIZED (%(facts)s),
+             r AS (%(r)s), f AS (%(f)s), m AS (%(m)s)
+        SELECT base.*, r.score AS r_score, f.score AS f_score, m.score AS m_score,
+               CASE WHEN base.purchases = 0 THEN NULL
+                    WHEN r.score >= 3 AND f.score + m.score >= 8 THEN 'loyal'
+                    WHEN r.score >= 3 THEN 'high_potential'
+                    WHEN f.score + m.score >= 6 THEN 'at_risk'
+                    ELSE 'low_value' END AS rfm_type
+          FROM base
+          LEFT JOIN r ON base.purchases > 0 AND r.value = base.last_purchase
+          LEFT JOIN f ON base.purchases > 0 AND f.value = base.purchases
+          LEFT JOIN m ON base.purchases > 0 AND m.value = base.sales
+        """,
+        facts=facts, r=_scores("last_purchase"), f=_scores("purchases"), m=_scores("sales"),
+    )
+
+
+def _scores(column):
+    """The RFM score (1 to 5) of each distinct value of ``column`` among the buyers of
+    ``base``: per value, its ties and, cumulated, the buyers at or below it; a few hundred
+    rows to sort, not one per customer."""
+    return SQL(
+        """
+        SELECT value,
+               1 + 5 * (2 * (SUM(ties) OVER (ORDER BY value ROWS UNBOUNDED PRECEDING))
+                            ::bigint - ties)
+                   / (2 * (SUM(ties) OVER ())::bigint) AS score
+          FROM (SELECT %s AS value, COUNT(*) AS ties FROM base
+                 WHERE purchases > 0 GROUP BY 1) per_value
+        """,
+        SQL.identifier(column),
+    )
