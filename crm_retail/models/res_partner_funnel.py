@@ -212,6 +212,7 @@ class RetailCustomerFacts(models.AbstractModel):
 
     @api.model
     def _on_facts_changed(self, partner_ids, facts):
-        super()._on_facts_changed(partner_ids, facts)
+        result = super()._on_facts_changed(partner_ids, facts)
         if facts is None or "stage" in facts:
             self.env["res.partner"].sudo()._retail_stage_refresh(partner_ids)
+        return result

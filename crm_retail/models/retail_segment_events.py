@@ -7,6 +7,7 @@ class RetailCustomerFacts(models.AbstractModel):
 
     @api.model
     def _on_facts_changed(self, partner_ids, facts):
-        super()._on_facts_changed(partner_ids, facts)
+        result = super()._on_facts_changed(partner_ids, facts)
         if facts is None or "segments" in facts:
             self.env["retail.segment"].sudo()._recompute_partners(partner_ids)
+        return result
