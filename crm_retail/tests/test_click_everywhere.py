@@ -81,11 +81,11 @@ class TestClickEverywhere(HttpCase):
             "name": "Khách nữ", "gender": "female", "company_id": company.id})
         cls.env.cr.flush()
         cls.env["retail.segment"].search([("company_id", "=", company.id)], limit=1)._recompute()
-        level = cls.env["retail.debt.reminder.level"].create({
+        cls.env["retail.debt.reminder.level"].create({
             "name": "Nhắc sau 5 ngày", "days_overdue": 5, "company_id": company.id,
             "mail_template_id": cls.env.ref("crm_retail.mail_template_debt_reminder_first").id,
         })
-        level._action_send_now(cls.customers)
+        cls.env["retail.debt.reminder"]._action_send_now(cls.customers)
 
         cls.users = {
             role: new_test_user(cls.env, login=f"click_{role}", password=f"click_{role}",

@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, LockError, UserError, ValidationError
 from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.crm_retail.models.retail_debt_reminder_level import (
+from odoo.addons.crm_retail.models.retail_debt_reminder import (
     LOCK_RETRIES,
     LOCK_RETRY_WAIT,
     LOCK_STALLED_RUNS,
@@ -20,7 +20,7 @@ from odoo.addons.crm_retail.models.retail_debt_reminder_level import (
 from .common import RetailCommon
 
 TODAY = fields.Date.to_date("2026-03-31")
-LEVEL_MODULE = "odoo.addons.crm_retail.models.retail_debt_reminder_level"
+REMINDER_MODULE = "odoo.addons.crm_retail.models.retail_debt_reminder"
 
 
 @tagged("post_install", "-at_install")
@@ -76,7 +76,7 @@ class TestDebtReminder(RetailCommon):
         """The cron as the scheduler runs it, its commits made no-ops."""
         with patch.object(type(self.env["ir.cron"]), "_commit_progress",
                           return_value=float("inf")) as progress:
-            self.Level._cron_send_reminders()
+            self.Reminder._cron_send_reminders()
         self.env.flush_all()
         return progress
 
@@ -155,12 +155,12 @@ class TestDebtReminder(RetailCommon):
         self._invoice(self.customer, 10)
         self.env.flush_all()
         with self._record_queries() as one_customer:
-            self.assertEqual(len(self.Level._reminders_due()), 1)
+            self.assertEqual(len(self.Reminder._reminders_due()), 1)
         for partner in self.Partner.create([{"name": f"Khách {i}"} for i in range(3)]):
             self._invoice(partner, 35)
         self.env.flush_all()
         with self._record_queries() as four_customers:
-            self.assertEqual(len(self.Level._reminders_due()), 4)
+            self.assertEqual(len(self.Reminder._reminders_due()), 4)
         self.assertEqual(len(four_customers), len(one_customer))
 
     def test_overdue_invoices_listed_with_residual(self):
@@ -288,7 +288,7 @@ class TestDebtReminder(RetailCommon):
             return post(partner, *args, **kwargs)
 
         with patch.object(partner_class, "message_post_with_source", post_or_fail), \
-                mute_logger(LEVEL_MODULE):
+                mute_logger(REMINDER_MODULE):
             self._run_cron()
         self.assertFalse(self._reminders(self.customer))
         self.assertFalse(self.customer.activity_ids, "nothing half done")
@@ -305,7 +305,7 @@ class TestDebtReminder(RetailCommon):
         self._break(self.template_first)
         first = self._invoice(self.customer, 10)
         second = self._invoice(self.other, 35)
-        with mute_logger(LEVEL_MODULE):
+        with mute_logger(REMINDER_MODULE):
             progress = self._run_cron()
         self.assertFalse(self._reminders(self.customer))
         self.assertReminded(self.other, [(self.level_30, second)])
@@ -321,7 +321,7 @@ class TestDebtReminder(RetailCommon):
         self._invoice(self.customer, 10)
         self._invoice(self.other, 10)
         with patch.object(type(self.env["ir.cron"]), "_commit_progress", return_value=0.0):
-            self.Level._cron_send_reminders()
+            self.Reminder._cron_send_reminders()
         self.assertEqual(len(self.Reminder.search([])), 1, "the rest waits for the next run")
         self._run_cron()
         self.assertEqual(len(self.Reminder.search([])), 2)
@@ -334,7 +334,7 @@ class TestDebtReminder(RetailCommon):
         held_invoice = self._invoice(self.customer, 10)
         other_invoice = self._invoice(self.other, 35)
         hold, tried = self._hold(self.customer, tries=1)
-        with hold, patch(f"{LEVEL_MODULE}.time") as clock:
+        with hold, patch(f"{REMINDER_MODULE}.time") as clock:
             progress = self._run_cron()
         self.assertEqual(tried.count(self.customer.id), 2)
         self.assertGreater(len(tried) - 1 - tried[::-1].index(self.customer.id),
@@ -356,8 +356,8 @@ class TestDebtReminder(RetailCommon):
         ICP = self.env["ir.config_parameter"]
 
         hold, tried = self._hold(self.customer)
-        with hold, patch(f"{LEVEL_MODULE}.time") as clock, \
-                self.assertLogs(LEVEL_MODULE, logging.INFO) as logs:
+        with hold, patch(f"{REMINDER_MODULE}.time") as clock, \
+                self.assertLogs(REMINDER_MODULE, logging.INFO) as logs:
             progress = self._run_cron()
         self.assertEqual(tried.count(self.customer.id), 1 + LOCK_RETRIES)
         self.assertEqual(clock.sleep.call_count, LOCK_RETRIES)
@@ -373,7 +373,7 @@ class TestDebtReminder(RetailCommon):
         # is not tried (nor noted) again, the one reminded is no longer due.
         for stalled in range(1, LOCK_STALLED_RUNS + 1):
             tried.clear()
-            with hold, patch(f"{LEVEL_MODULE}.time"), mute_logger(LEVEL_MODULE):
+            with hold, patch(f"{REMINDER_MODULE}.time"), mute_logger(REMINDER_MODULE):
                 progress = self._run_cron()
             self.assertEqual(set(tried), {self.customer.id})
             self.assertEqual(progress.call_args_list[-1].kwargs, {"remaining": 1})
@@ -382,8 +382,8 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(len(self._reminders(self.other)), 1)
 
         # Held through that many calls sending nothing: left for tomorrow's run.
-        with hold, patch(f"{LEVEL_MODULE}.time"), \
-                self.assertLogs(LEVEL_MODULE, "WARNING") as logs:
+        with hold, patch(f"{REMINDER_MODULE}.time"), \
+                self.assertLogs(REMINDER_MODULE, "WARNING") as logs:
             progress = self._run_cron()
         self.assertEqual(progress.call_args_list[-1].kwargs, {"remaining": 0})
         self.assertIn("1 customers still held by another transaction", logs.output[0])
@@ -400,7 +400,7 @@ class TestDebtReminder(RetailCommon):
         self._invoice(self.customer, 10)
         hold, _tried = self._hold(self.customer)
         with hold:
-            result = self.Level.with_user(self.accountant)._action_send_now(self.customer)
+            result = self.Reminder.with_user(self.accountant)._action_send_now(self.customer)
         self.assertEqual(result["params"]["type"], "warning")
         self.assertIn("another operation is updating them", result["params"]["message"])
         self.assertFalse(self._reminders(self.customer))
@@ -484,7 +484,7 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(reminder.message_id.author_id, self.accountant.partner_id)
 
         # Nothing due any more, for the button as for the cron.
-        result = self.Level.with_user(self.accountant)._action_send_now(self.customer)
+        result = self.Reminder.with_user(self.accountant)._action_send_now(self.customer)
         self.assertEqual(result["params"]["type"], "warning")
         self._run_cron()
         self.assertEqual(self._reminders(self.customer), reminder)
@@ -492,14 +492,14 @@ class TestDebtReminder(RetailCommon):
     def test_send_now_from_a_contact(self):
         contact = self.Partner.create({"name": "Con", "parent_id": self.customer.id})
         invoice = self._invoice(self.customer, 10)
-        self.Level.with_user(self.accountant)._action_send_now(contact)
+        self.Reminder.with_user(self.accountant)._action_send_now(contact)
         self.assertReminded(self.customer, [(self.level_7, invoice)])
 
     def test_send_now_reports_a_failure(self):
         self._break(self.template_first)
         self._invoice(self.customer, 10)
-        with mute_logger(LEVEL_MODULE):
-            result = self.Level.with_user(self.accountant)._action_send_now(self.customer)
+        with mute_logger(REMINDER_MODULE):
+            result = self.Reminder.with_user(self.accountant)._action_send_now(self.customer)
         self.assertEqual(result["params"]["type"], "danger")
         self.assertFalse(self._reminders(self.customer))
 
@@ -526,7 +526,7 @@ class TestDebtReminder(RetailCommon):
         with self.assertRaises(AccessError):
             self.Level.with_user(self.salesman).search([])
         with self.assertRaises(AccessError):
-            self.Level.with_user(self.salesman)._action_send_now(self.customer)
+            self.Reminder.with_user(self.salesman)._action_send_now(self.customer)
         with self.assertRaises(AccessError):
             self.env.ref("crm_retail.action_server_retail_send_debt_reminder").with_user(
                 self.salesman).with_context(active_model="res.partner",

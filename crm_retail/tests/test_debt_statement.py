@@ -201,9 +201,10 @@ class TestDebtStatement(RetailCommon):
         self._invoice(other, 50, "2026-01-15")
         self._invoice(other, 70, "2026-02-15")
         partners = self.contact + other + self.Partner.create({"name": "Khách lạ"})
+        report = self.env["report.crm_retail.report_debt_statement"]
         self.env.flush_all()
         with self._record_queries() as queries:
-            statements = self.env["retail.debt.statement"]._retail_statements_data(
+            statements = report._retail_statements_data(
                 partners, self.company, *map(fields.Date.to_date, FEBRUARY))
         self.assertEqual(len([q for q in queries if "account_move_line" in q]), 1)
         self.assertEqual(set(statements), set(partners.commercial_partner_id.ids))

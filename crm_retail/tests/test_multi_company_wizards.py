@@ -74,6 +74,7 @@ class TestMultiCompanyWizards(RetailCommon):
 
     def test_debt_statement_not_computed_for_others(self):
         Statement = self.env["retail.debt.statement"].with_user(self.user_b)
+        Report = self.env["report.crm_retail.report_debt_statement"].with_user(self.user_b)
         # A's customer, even in B's company: the customer cannot be read
         with self.assertRaises(AccessError):
             Statement.create({
@@ -81,7 +82,7 @@ class TestMultiCompanyWizards(RetailCommon):
                 "date_from": MONTH_START, "date_to": TODAY,
             }).flush_recordset()
         with self.assertRaises(AccessError):
-            Statement._retail_statements_data(
+            Report._retail_statements_data(
                 self.customer_a, self.company_b, MONTH_START, TODAY)
         with self.assertRaises(AccessError):
             self.env["ir.actions.report"].with_user(self.user_b)._render_qweb_html(
@@ -89,7 +90,7 @@ class TestMultiCompanyWizards(RetailCommon):
                 data={"company_id": self.company_a.id})
         # a shared customer, in A's company
         with self.assertRaises(AccessError):
-            Statement._retail_statements_data(self.shared, self.company_a, MONTH_START, TODAY)
+            Report._retail_statements_data(self.shared, self.company_a, MONTH_START, TODAY)
         # in B's own company, B's items only: none
         statement = Statement.create({
             "partner_id": self.shared.id, "company_id": self.company_b.id,

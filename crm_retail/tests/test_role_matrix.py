@@ -374,7 +374,7 @@ class RoleMatrixCommon(RetailCommon):
             "mail_template_id": cls.env.ref(
                 "crm_retail.mail_template_debt_reminder_first").id,
         })
-        cls.env["retail.debt.reminder.level"]._action_send_now(cls.buyer)
+        cls.env["retail.debt.reminder"]._action_send_now(cls.buyer)
         cls.reminder = cls.env["retail.debt.reminder"].search(
             [("partner_id", "=", cls.buyer.id)])
         cls.env.cr.flush()

@@ -1,6 +1,13 @@
 from odoo import fields, models
 
-from .retail_debt_statement import STATEMENT_KINDS
+# What a receivable journal item is on a statement, from the move it belongs to (the
+# statement report tells them apart).
+STATEMENT_KINDS = [
+    ("invoice", "Invoice"),
+    ("payment", "Payment"),
+    ("refund", "Credit Note"),
+    ("adjustment", "Adjustment"),
+]
 
 
 class RetailDebtStatementLine(models.TransientModel):

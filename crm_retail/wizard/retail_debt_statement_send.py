@@ -3,6 +3,8 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .retail_debt_statement import STATEMENT_REPORT
+
 _logger = logging.getLogger(__name__)
 
 
@@ -24,10 +26,10 @@ class RetailDebtStatementSend(models.TransientModel):
     )
     date_from = fields.Date(
         string="From", required=True,
-        default=lambda self: self.env["retail.debt.statement"]._retail_default_period()[0])
+        default=lambda self: self.env[STATEMENT_REPORT]._retail_default_period()[0])
     date_to = fields.Date(
         string="To", required=True,
-        default=lambda self: self.env["retail.debt.statement"]._retail_default_period()[1])
+        default=lambda self: self.env[STATEMENT_REPORT]._retail_default_period()[1])
     template_id = fields.Many2one(
         "mail.template", string="Email Template", required=True,
         domain=[("model", "=", "res.partner")],
@@ -70,7 +72,7 @@ class RetailDebtStatementSend(models.TransientModel):
             active = candidates
             if (wizard.only_active and candidates and wizard.company_id and wizard.date_from
                     and wizard.date_to):
-                active = self.env["retail.debt.statement"]._retail_statement_activity(
+                active = self.env[STATEMENT_REPORT]._retail_statement_activity(
                     candidates, wizard.company_id, wizard.date_from, wizard.date_to)
             wizard.send_partner_ids = active
             wizard.no_email_partner_ids = no_email
@@ -79,8 +81,7 @@ class RetailDebtStatementSend(models.TransientModel):
 
     def action_send(self):
         self.ensure_one()
-        statements = self.env["retail.debt.statement"]
-        statements._retail_check_access(self.company_id, self.send_partner_ids)
+        self.env[STATEMENT_REPORT]._retail_check_access(self.company_id, self.send_partner_ids)
         # mails go through the queue: a bad address fails alone, later, without a resend
         sender = self.with_company(self.company_id).with_context(
             mail_notify_force_send=False,
