@@ -1,8 +1,11 @@
 """Audit of the derived facts, run by `make audit` through `odoo shell`.
 
 Every fact that crm_retail derives from the ledgers is recomputed here from the source
-tables, by queries of this script (never the addon's own refresh or query helpers), and
-compared with the value the ORM reads, in each company for a company-dependent field:
+tables and compared with the value the ORM reads, in each company for a company-dependent
+field. What a sale, a purchase and a receivable item are comes from the addon's named SQL
+building blocks (``retail.sql.facts``: ``_sales_documents``, ``_receivable_items``), the
+one definition every fact is made of; the aggregation into each figure and the comparison
+are this script's own queries (never the addon's refresh or per-customer helpers):
 
 - points    a customer's balance and lifetime points against its points history;
 - invoice   a customer invoice or credit note carries exactly its points in the history;
@@ -20,16 +23,18 @@ import sys
 from collections import defaultdict
 
 from odoo import fields
-from odoo.tools import float_compare
+from odoo.tools import SQL, float_compare
+
+from odoo.addons.crm_retail.models.retail_fields import SALE_MOVE_TYPES
 
 KINDS = ("points", "invoice", "debt", "stats", "segments", "stage")
 BATCH = 5000
-SALE_MOVE_TYPES = ("out_invoice", "out_refund")
 
 env = env(context=dict(env.context, active_test=False))
 env.flush_all()
 cr = env.cr
 Partner = env["res.partner"]
+facts = env["retail.sql.facts"]
 companies = env["res.company"].search([], order="id")
 mismatches = dict.fromkeys(KINDS, 0)
 
@@ -220,14 +225,11 @@ for start in range(0, len(move_ids), BATCH):
 # debt: per company, the open receivable items of the commercial partner
 # ----------------------------------------------------------------------
 
-cr.execute("""
-    SELECT p.commercial_partner_id, aml.company_id, SUM(aml.amount_residual)
-      FROM account_move_line aml
-      JOIN account_account account ON account.id = aml.account_id
-      JOIN res_partner p ON p.id = aml.partner_id
-     WHERE account.account_type = 'asset_receivable' AND aml.parent_state = 'posted'
-     GROUP BY p.commercial_partner_id, aml.company_id
-""")
+cr.execute(SQL("""
+    SELECT item.partner_id, item.company_id, SUM(item.residual)
+      FROM (%s) item
+     GROUP BY item.partner_id, item.company_id
+""", facts._receivable_items()))
 receivable = {(pid, company_id): float(residual) for pid, company_id, residual in cr.fetchall()}
 check("debt", [("debt_amount", receivable, sum, 0.0, same_money)])
 # The status and overdue figures, in each company, agree with the debt stored there.
@@ -256,21 +258,16 @@ for scope in SCOPES["debt_amount"]:
             report("debt", f"{label(pid, scope)}: " + "; ".join(problems))
 
 # ----------------------------------------------------------------------
-# stats: posted invoices and credit notes of the commercial partner
+# stats: the sales of the commercial partner (posted invoices and credit notes)
 # ----------------------------------------------------------------------
 
-cr.execute("""
-    SELECT p.commercial_partner_id, m.company_id,
-           SUM(m.amount_total_signed),
-           COUNT(*) FILTER (WHERE m.move_type = 'out_invoice'
-                              AND m.payment_state IS DISTINCT FROM 'reversed'),
-           MAX(m.invoice_date) FILTER (WHERE m.move_type = 'out_invoice'
-                                         AND m.payment_state IS DISTINCT FROM 'reversed')
-      FROM account_move m
-      JOIN res_partner p ON p.id = m.partner_id
-     WHERE m.state = 'posted' AND m.move_type IN %s
-     GROUP BY p.commercial_partner_id, m.company_id
-""", [SALE_MOVE_TYPES])
+cr.execute(SQL("""
+    SELECT sale.partner_id, sale.company_id, SUM(sale.amount),
+           COUNT(*) FILTER (WHERE sale.is_purchase),
+           MAX(sale.date) FILTER (WHERE sale.is_purchase)
+      FROM (%s) sale
+     GROUP BY sale.partner_id, sale.company_id
+""", facts._sales_documents()))
 sales, purchases, last_purchase = {}, {}, {}
 for pid, company_id, total, count, last_date in cr.fetchall():
     sales[pid, company_id] = float(total or 0)

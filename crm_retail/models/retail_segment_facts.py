@@ -1,19 +1,16 @@
 """Customer segments: the facts the rules read, one row per customer of a company (age,
 province, sales, purchases, debt, points, tier, RFM type), as one SQL query.
 
-Self-contained on purpose: one aggregate over the posted invoices and credit notes of the
-company joined to the customers, plus the RFM scores when a rule asks for them."""
-
-from dateutil.relativedelta import relativedelta
+One aggregate, the company's sales per customer (the ``_customer_sales`` building block
+of ``retail.sql.facts``: what a sale and a purchase are is defined there), joined to the
+customers, plus the RFM scores when a rule asks for them."""
 
 from odoo.tools import SQL
 
 
 def flush_for_facts(env):
     """Flush what the facts query reads."""
-    env["account.move"].flush_model([
-        "state", "move_type", "payment_state", "company_id", "commercial_partner_id",
-        "partner_id", "invoice_date", "amount_total_signed"])
+    env["retail.sql.facts"]._sales_flush()
     env["res.partner"].flush_model([
         "active", "commercial_partner_id", "company_id", "customer_rank", "birthday",
         "gender", "state_id", "debt_amount", "debt_status", "loyalty_points",
@@ -47,10 +44,11 @@ def facts_query(company, today, windows=(), rfm=False, partner_ids=None):
     commercial partners) with what the rules read.
 
     Customers are the commercial contacts of the company or shared between companies
-    that are customers (:func:`customer_condition`). Sales are posted invoices less credit
-    notes in company currency; a purchase is a posted invoice not fully reversed by a
-    credit note. ``windows`` adds ``sales_<N>d`` and ``purchases_<N>d`` over the last N
-    days, today included.
+    that are customers (:func:`customer_condition`). Sales and purchases are those of the
+    ``_customer_sales`` building block in the company (posted invoices less credit notes
+    in company currency; a purchase is a posted invoice not fully reversed by a credit
+    note). ``windows`` adds ``sales_<N>d`` and ``purchases_<N>d`` over the last N days,
+    today included.
 
     With ``rfm``, ``rfm_type`` is the customer type from the R, F and M scores (1 to 5)
     of the customers who bought: each is the quintile of the customer's mid-rank among
@@ -58,57 +56,33 @@ def facts_query(company, today, windows=(), rfm=False, partner_ids=None):
     the buyers with a worse value and ``ties`` those with the same value (the customer
     included). Tied customers get the same score; alone, or all tied, a buyer scores 3.
     R ranks the last purchase date, F the number of purchases, M the net sales."""
-    purchase = SQL("m.move_type = 'out_invoice' AND m.payment_state != 'reversed'")
-    window_columns = []
-    for days in windows:
-        since = today - relativedelta(days=days)
-        window_columns += [
-            SQL("SUM(m.amount_total_signed) FILTER (WHERE m.invoice_date > %s) AS %s",
-                since, SQL.identifier(f"sales_{days}d")),
-            SQL("COUNT(*) FILTER (WHERE %s AND m.invoice_date > %s) AS %s",
-                purchase, since, SQL.identifier(f"purchases_{days}d")),
-        ]
-    if partner_ids is not None:
-        # Through the indexed partner column: a few customers read a few invoices.
-        move_filter = SQL(
-            "AND m.partner_id IN (SELECT id FROM res_partner "
-            "WHERE commercial_partner_id = ANY(%s))", partner_ids)
-        partner_filter = SQL("AND p.id = ANY(%s)", partner_ids)
-    else:
-        move_filter = partner_filter = SQL()
+    # The partner and company filters go into the block, onto the documents (through
+    # indexes), not onto its per-customer rows.
+    sales = company.env["retail.sql.facts"]._customer_sales(
+        partner_ids, [company.id], today, windows)
+    partner_filter = SQL("AND p.id = ANY(%s)", partner_ids) if partner_ids is not None \
+        else SQL()
     company_key = str(company.id)
     facts = SQL(
         """
-        WITH sales AS (
-            SELECT m.commercial_partner_id AS partner_id,
-                   SUM(m.amount_total_signed) AS sales,
-                   COUNT(*) FILTER (WHERE %(purchase)s) AS purchases,
-                   MAX(m.invoice_date) FILTER (WHERE %(purchase)s) AS last_purchase
-                   %(window_columns)s
-              FROM account_move m
-             WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
-               AND m.company_id = %(company)s %(move_filter)s
-             GROUP BY m.commercial_partner_id
-        )
+        WITH sales AS (%(sales)s)
         SELECT p.id AS partner_id, p.birthday, p.gender, p.state_id,
                COALESCE((p.loyalty_points ->> %(company_key)s)::int, 0) AS points,
                (p.loyalty_tier_id ->> %(company_key)s)::int AS tier_id,
                COALESCE((p.debt_amount ->> %(company_key)s)::numeric, 0) AS debt,
                COALESCE(p.debt_status ->> %(company_key)s, 'none') AS debt_status,
-               COALESCE(s.sales, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
-               s.last_purchase %(window_values)s
+               COALESCE(s.total, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
+               s.last_date AS last_purchase %(window_values)s
           FROM res_partner p
           LEFT JOIN sales s ON s.partner_id = p.id
          WHERE p.active AND p.id = p.commercial_partner_id
            AND (p.company_id IS NULL OR p.company_id = %(company)s)
            AND %(customer)s %(partner_filter)s
         """,
-        purchase=purchase,
+        sales=sales,
         customer=customer_condition(company),
-        window_columns=SQL("").join(SQL(", %s", c) for c in window_columns),
         company=company.id,
         company_key=company_key,
-        move_filter=move_filter,
         partner_filter=partner_filter,
         window_values=SQL("").join(
             SQL(", COALESCE(s.%s, 0) AS %s", SQL.identifier(name), SQL.identifier(name))

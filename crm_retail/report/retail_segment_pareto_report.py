@@ -3,10 +3,11 @@ from odoo.tools import SQL
 
 
 class RetailSegmentParetoReport(models.Model):
-    """The 80/20 view: the customers of each company ranked by net sales (posted
-    invoices less credit notes, company currency, all time; customers with positive net
-    sales only), with the cumulative share of revenue along the ranking. The top 20% are
-    the first ``ceil(n / 5)`` customers of ``n``; ties in revenue are ranked by id."""
+    """The 80/20 view: the customers of each company ranked by net sales (the customer
+    sales building block: posted invoices less credit notes, company currency, all time;
+    customers with positive net sales only), with the cumulative share of revenue along
+    the ranking. The top 20% are the first ``ceil(n / 5)`` customers of ``n``; ties
+    in revenue are ranked by id."""
 
     _name = "retail.segment.pareto.report"
     _description = "Top Customers (80/20)"
@@ -39,12 +40,9 @@ class RetailSegmentParetoReport(models.Model):
         return SQL(
             """
             WITH revenue AS (
-                SELECT m.company_id, m.commercial_partner_id AS partner_id,
-                       SUM(m.amount_total_signed) AS revenue
-                  FROM account_move m
-                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
-                 GROUP BY m.company_id, m.commercial_partner_id
-                HAVING SUM(m.amount_total_signed) > 0
+                SELECT sales.company_id, sales.partner_id, sales.total AS revenue
+                  FROM (%s) sales
+                 WHERE sales.total > 0
             ), ranked AS (
                 SELECT r.*,
                        ROW_NUMBER() OVER ranking AS rank,
@@ -66,5 +64,6 @@ class RetailSegmentParetoReport(models.Model):
                    ranked.rank <= CEIL(ranked.customers / 5.0) AS is_top_20
               FROM ranked
               JOIN res_company company ON company.id = ranked.company_id
-            """
+            """,
+            self.env["retail.sql.facts"]._customer_sales(),
         )

@@ -4,8 +4,9 @@ from odoo.tools import SQL
 
 class RetailSegmentReport(models.Model):
     """Customers and revenue per segment: one row per customer holding a segment's tag
-    (by the rule or by hand), with its net sales (posted invoices less credit notes, in
-    company currency) in the segment's company, all time and over the last 365 days."""
+    (by the rule or by hand), with its net sales (the customer sales building block:
+    posted invoices less credit notes, in company currency) and purchases in the segment's
+    company, all time and over the last 365 days."""
 
     _name = "retail.segment.report"
     _description = "Customers and Revenue by Segment"
@@ -30,22 +31,12 @@ class RetailSegmentReport(models.Model):
     def _table_query(self):
         return SQL(
             """
-            WITH sales AS (
-                SELECT m.company_id, m.commercial_partner_id AS partner_id,
-                       SUM(m.amount_total_signed) AS revenue,
-                       SUM(m.amount_total_signed)
-                           FILTER (WHERE m.invoice_date > CURRENT_DATE - 365) AS revenue_year,
-                       COUNT(*) FILTER (WHERE m.move_type = 'out_invoice'
-                                          AND m.payment_state != 'reversed') AS purchases
-                  FROM account_move m
-                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
-                 GROUP BY m.company_id, m.commercial_partner_id
-            )
+            WITH sales AS (%(sales)s)
             SELECT ROW_NUMBER() OVER (ORDER BY s.id, p.id) AS id,
                    s.id AS segment_id, s.exclusive_group, p.id AS partner_id, p.state_id,
                    s.company_id, company.currency_id,
-                   COALESCE(sales.revenue, 0) AS revenue,
-                   COALESCE(sales.revenue_year, 0) AS revenue_year,
+                   COALESCE(sales.total, 0) AS revenue,
+                   COALESCE(sales.sales_365d, 0) AS revenue_year,
                    COALESCE(sales.purchases, 0) AS purchase_count
               FROM retail_segment s
               JOIN res_company company ON company.id = s.company_id
@@ -53,5 +44,8 @@ class RetailSegmentReport(models.Model):
               JOIN res_partner p ON p.id = rel.partner_id AND p.active
               LEFT JOIN sales ON sales.partner_id = p.id AND sales.company_id = s.company_id
              WHERE s.active
-            """
+            """,
+            # The view's own today, as when it is read.
+            sales=self.env["retail.sql.facts"]._customer_sales(
+                today=SQL("CURRENT_DATE"), windows=(365,)),
         )

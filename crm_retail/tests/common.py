@@ -1,8 +1,24 @@
+"""Shared test helpers.
+
+Invoices: ``RetailCommon._sell`` builds every invoice the tests need through Odoo's own
+``AccountTestInvoicingCommon._create_invoice_one_line`` (one untaxed line). Tours and the
+click test are HttpCase classes run in the main company as its users, so they do not take
+AccountTestInvoicingHttpCommon (which moves the test into a company and user of its own):
+``RetailHttpCommon._sell`` builds the same invoice directly.
+
+Counting queries, one idiom:
+
+- a fixed number of queries: Odoo's ``self.assertQueryCount(n)``;
+- anything else (10 customers cost what 2 cost, the queries of one kind among those a
+  block runs): ``with self._record_queries() as queries:`` then compare ``len(queries)``
+  or filter the recorded SQL text. It records every query the test cursor executes, so
+  ``len(queries)`` is the block's ``cr.sql_log_count`` increase.
+"""
 from contextlib import contextmanager
 from unittest.mock import patch
 
 from odoo import Command, fields
-from odoo.tests import new_test_user
+from odoo.tests import HttpCase, new_test_user
 from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -16,6 +32,7 @@ POINTS_SETTINGS = {
     "retail_points_expiry_months": 0,
     "retail_tier_basis": "points",
 }
+LINE_NAME = "Hàng hóa"
 
 
 class RetailCommon(AccountTestInvoicingCommon):
@@ -41,21 +58,16 @@ class RetailCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
-    def _sell(cls, partner, amount, date="2026-01-15", move_type="out_invoice", post=True):
-        move = cls.env["account.move"].create({
-            "move_type": move_type,
-            "partner_id": partner.id,
-            "invoice_date": date,
-            "invoice_line_ids": [Command.create({
-                "name": "Hàng hóa",
-                "quantity": 1,
-                "price_unit": amount,
-                "tax_ids": [Command.clear()],
-            })],
-        })
-        if post:
-            move.action_post()
-        return move
+    def _sell(cls, partner, amount, date="2026-01-15", move_type="out_invoice", post=True,
+              due=None, company=None, currency=None):
+        """An invoice (or ``move_type``) of one untaxed line of ``amount``, dated ``date``,
+        due on ``due`` (by default Odoo's: from the payment terms, today without any), in
+        ``company`` and ``currency`` (by default the current company's)."""
+        return cls._create_invoice_one_line(
+            name=LINE_NAME, price_unit=amount, tax_ids=cls.env["account.tax"],
+            move_type=move_type, partner_id=partner, invoice_date=date, invoice_date_due=due,
+            company_id=company, currency_id=currency, post=post,
+        )
 
     def assertStats(self, partner, total, count, last_date):
         # Statistics are refreshed when the transaction is flushed, as at every request's end.
@@ -68,7 +80,8 @@ class RetailCommon(AccountTestInvoicingCommon):
 
     @contextmanager
     def _record_queries(self):
-        """The SQL this block runs, as text, in order."""
+        """The SQL this block runs on the test cursor, as text, in order (their number
+        is the cursor's ``sql_log_count`` increase)."""
         queries = []
         execute = self.env.cr.execute
 
@@ -78,3 +91,27 @@ class RetailCommon(AccountTestInvoicingCommon):
 
         with patch.object(self.env.cr, "execute", recording_execute):
             yield queries
+
+
+class RetailHttpCommon(HttpCase):
+    """Tours and click tests in the main company, as its users."""
+
+    @classmethod
+    def _sell(cls, partner, amount, date, due=None):
+        """``RetailCommon._sell``'s posted invoice, built with the values Odoo's
+        ``_create_invoice_one_line`` gives it (this class has not that helper)."""
+        invoice = cls.env["account.move"].create({
+            "move_type": "out_invoice",
+            "partner_id": partner.id,
+            "invoice_date": date,
+            "date": date,
+            # None is left out, as _create_invoice does: Odoo's due date then
+            **({"invoice_date_due": due} if due else {}),
+            "invoice_line_ids": [Command.create({
+                "name": LINE_NAME, "quantity": 1, "price_unit": amount,
+                "tax_ids": [Command.set([])],
+            })],
+        })
+        invoice.action_post()
+        cls.env.flush_all()
+        return invoice

@@ -18,7 +18,9 @@ import json
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, fields
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
+
+from .common import RetailHttpCommon
 
 CLICKBOT = ("odoo.loader.modules.get('@web/webclient/clickbot/clickbot_loader')"
             ".startClickEverywhere('%s')")
@@ -42,7 +44,7 @@ ROLES = {
 
 
 @tagged("post_install", "-at_install")
-class TestClickEverywhere(HttpCase):
+class TestClickEverywhere(RetailHttpCommon):
 
     @classmethod
     def setUpClass(cls):
@@ -66,8 +68,8 @@ class TestClickEverywhere(HttpCase):
             "name": "Hạng Vàng", "threshold": 10, "company_id": company.id})
         long_ago = today - relativedelta(days=60)
         for partner, amount in zip(cls.customers, (500000, 1200000, 300000), strict=True):
-            cls._sell(partner, amount, long_ago)
-            cls._sell(partner, amount // 2, today)
+            cls._sell(partner, amount, long_ago, due=long_ago)
+            cls._sell(partner, amount // 2, today, due=today)
         payment = cls.env["account.payment"].create({
             "amount": 200000, "date": today, "payment_type": "inbound",
             "partner_type": "customer", "partner_id": cls.customers[1].id,
@@ -95,21 +97,6 @@ class TestClickEverywhere(HttpCase):
         }
         cls.users["admin"] = cls.env.ref("base.user_admin")
         cls.users["admin"].tour_enabled = False
-
-    @classmethod
-    def _sell(cls, partner, amount, date):
-        move = cls.env["account.move"].create({
-            "move_type": "out_invoice",
-            "partner_id": partner.id,
-            "invoice_date": date,
-            "invoice_date_due": date,
-            "invoice_line_ids": [Command.create({
-                "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
-                "tax_ids": [Command.clear()],
-            })],
-        })
-        move.action_post()
-        return move
 
     def _our_app(self, user):
         """A temporary app holding a copy of each crm_retail menu ``user`` sees, in one

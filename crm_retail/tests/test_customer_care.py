@@ -222,11 +222,11 @@ class TestBirthdayGreetings(CustomerCareCommon):
             } for index in range(count)])
             self.env.flush_all()
             self.env.invalidate_all()
-            with freeze_time(f"2025-{day} 12:00:00"), self._cron_progress():
-                before = self.env.cr.sql_log_count
+            with (freeze_time(f"2025-{day} 12:00:00"), self._cron_progress(),
+                  self._record_queries() as recorded):
                 self.Care._cron_birthday_greetings()
                 self.env.flush_all()
-                return self.env.cr.sql_log_count - before
+            return len(recorded)
 
         queries("07-01", 2)  # warms the caches
         self.assertEqual(queries("07-02", 2), queries("07-03", 12))

@@ -74,10 +74,10 @@ class TestCustomerCode(RetailCommon):
         def queries_to_create(partner_model):
             partner_model.create({"name": "Làm nóng bộ đệm"})
             self.env.flush_all()
-            before = self.cr.sql_log_count
-            partner_model.create({"name": "Khách mới"})
-            self.env.flush_all()
-            return self.cr.sql_log_count - before
+            with self._record_queries() as queries:
+                partner_model.create({"name": "Khách mới"})
+                self.env.flush_all()
+            return len(queries)
 
         without_code = queries_to_create(
             self.Partner.with_context(crm_retail_no_customer_code=True))

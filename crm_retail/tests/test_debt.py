@@ -18,23 +18,6 @@ class DebtCommon(RetailCommon):
         cls.company = cls.env.company
         cls.receivable = cls.company_data["default_account_receivable"]
 
-    def _invoice(self, partner, amount, due, date=None, move_type="out_invoice", post=True,
-                 company=None, currency=None):
-        move = self.env["account.move"].with_company(company or self.company).create({
-            "move_type": move_type,
-            "partner_id": partner.id,
-            "invoice_date": date or due,
-            "invoice_date_due": due,
-            "currency_id": (currency or (company or self.company).currency_id).id,
-            "invoice_line_ids": [Command.create({
-                "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
-                "tax_ids": [Command.clear()],
-            })],
-        })
-        if post:
-            move.action_post()
-        return move
-
     def _pay(self, invoice, amount, date=TODAY):
         return self.env["account.payment.register"].with_context(
             active_model="account.move", active_ids=invoice.ids,
@@ -83,14 +66,14 @@ class TestDebt(DebtCommon):
         self.assertIn(self.customer, self.Partner.search([("debt_status", "=", "none")]))
 
     def test_partial_payments_credit_notes_and_due_dates(self):
-        invoice_a = self._invoice(self.customer, 1000, "2026-01-31")
-        self._invoice(self.customer, 500, "2026-03-15")
-        self._invoice(self.customer, 300, "2026-04-30")
+        invoice_a = self._sell(self.customer, 1000, "2026-01-31", due="2026-01-31")
+        self._sell(self.customer, 500, "2026-03-15", due="2026-03-15")
+        self._sell(self.customer, 300, "2026-04-30", due="2026-04-30")
         self.assertDebt(self.customer, 1800, 1500, 59, "overdue")
         self._pay(invoice_a, 400)
         self.assertDebt(self.customer, 1400, 1100, 59, "overdue")
         # An unapplied credit note pays the oldest overdue items first.
-        self._invoice(self.customer, 100, "2026-03-01", move_type="out_refund")
+        self._sell(self.customer, 100, "2026-03-01", due="2026-03-01", move_type="out_refund")
         self.assertDebt(self.customer, 1300, 1000, 59, "overdue")
         self._pay(invoice_a, 600)
         self.assertDebt(self.customer, 700, 400, 16, "overdue")
@@ -109,7 +92,7 @@ class TestDebt(DebtCommon):
             self.Partner.search([("debt_amount", ">", 300), ("id", "=", self.customer.id)]))
 
     def test_reversed_payment_and_unreconcile(self):
-        invoice = self._invoice(self.customer, 1000, "2026-02-28")
+        invoice = self._sell(self.customer, 1000, "2026-02-28", due="2026-02-28")
         payment = self._pay(invoice, 1000)
         self.assertDebt(self.customer, 0, 0, 0, "none")
         # Unreconciling leaves the payment unapplied: the total is the same, and the
@@ -120,7 +103,7 @@ class TestDebt(DebtCommon):
         self.assertDebt(self.customer, 1000, 1000, 31, "overdue")
 
     def test_reset_cancel_and_reversal_of_invoice(self):
-        invoice = self._invoice(self.customer, 1000, "2026-02-28")
+        invoice = self._sell(self.customer, 1000, "2026-02-28", due="2026-02-28")
         self.assertDebt(self.customer, 1000, 1000, 31, "overdue")
         invoice.button_draft()
         self.assertDebt(self.customer, 0, 0, 0, "none")
@@ -128,7 +111,7 @@ class TestDebt(DebtCommon):
         self.assertDebt(self.customer, 1000, 1000, 31, "overdue")
         invoice._reverse_moves(cancel=True)
         self.assertDebt(self.customer, 0, 0, 0, "none")
-        other = self._invoice(self.customer, 250, "2026-04-15")
+        other = self._sell(self.customer, 250, "2026-04-15", due="2026-04-15")
         self.assertDebt(self.customer, 250, 0, 0, "owes")
         other.button_draft()
         other.button_cancel()
@@ -137,24 +120,24 @@ class TestDebt(DebtCommon):
     def test_contact_invoices_count_on_the_company(self):
         shop = self.Partner.create({"name": "Cửa hàng Bình Minh", "is_company": True})
         buyer = self.Partner.create({"name": "Lê Thị Hoa", "parent_id": shop.id})
-        self._invoice(buyer, 700, "2026-03-30")
-        self._invoice(shop, 300, "2026-04-30")
+        self._sell(buyer, 700, "2026-03-30", due="2026-03-30")
+        self._sell(shop, 300, "2026-04-30", due="2026-04-30")
         self.assertDebt(shop, 1000, 700, 1, "overdue")
 
     def test_other_company_and_foreign_currency(self):
         company_2 = self.company_data_2["company"] if hasattr(self, "company_data_2") \
             else self.setup_other_company()["company"]
         self.env.user.company_ids |= company_2
-        self._invoice(self.customer, 800, "2026-03-01", company=company_2)
+        self._sell(self.customer, 800, "2026-03-01", due="2026-03-01", company=company_2)
         self.assertDebt(self.customer, 0, 0, 0, "none")
         self.assertDebt(self.customer, 800, 800, 30, "overdue", company=company_2)
         # 2,000 of a currency at 2 per company unit: 1,000 of company currency.
         currency = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
-        self._invoice(self.customer, 2000, "2026-04-30", currency=currency)
+        self._sell(self.customer, 2000, "2026-04-30", due="2026-04-30", currency=currency)
         self.assertDebt(self.customer, 1000, 0, 0, "owes")
 
     def test_time_passes(self):
-        self._invoice(self.customer, 400, "2026-04-10")
+        self._sell(self.customer, 400, "2026-04-10", due="2026-04-10")
         self.assertDebt(self.customer, 400, 0, 0, "owes")
         with freeze_time("2026-04-20"):
             self.Partner._cron_refresh_debt()
@@ -190,8 +173,8 @@ class TestDebt(DebtCommon):
             customer = rng.choice(customers)
             due = fields.Date.to_date(TODAY).replace(day=1, month=rng.randint(1, 5))
             move_type = rng.choice(["out_invoice"] * 4 + ["out_refund"])
-            invoices |= self._invoice(customer, rng.randint(1, 500) * 10, due,
-                                      date="2026-01-01", move_type=move_type)
+            invoices |= self._sell(customer, rng.randint(1, 500) * 10, "2026-01-01", due=due,
+                                   move_type=move_type)
         for invoice in invoices.filtered(lambda m: m.move_type == "out_invoice"):
             roll = rng.random()
             if roll < 0.3:
@@ -242,8 +225,8 @@ class TestDebtAging(DebtCommon):
     def test_buckets(self):
         for due, amount in [("2026-04-15", 1), ("2026-03-20", 10), ("2026-02-20", 100),
                             ("2026-01-15", 1000), ("2025-12-01", 10000)]:
-            self._invoice(self.customer, amount, due, date="2025-12-01")
-        self._invoice(self.customer, 5, "2026-03-25", move_type="out_refund")
+            self._sell(self.customer, amount, "2025-12-01", due=due)
+        self._sell(self.customer, 5, "2026-03-25", due="2026-03-25", move_type="out_refund")
         self.env.cr.flush()
         groups = dict(self.env["retail.debt.aging.report"]._read_group(
             [("partner_id", "=", self.customer.id)], ["bucket"], ["amount_residual:sum"]))
@@ -254,7 +237,7 @@ class TestDebtAging(DebtCommon):
         """Pivot columns and list groups run not due, 1-30, 31-60, 61-90, over 90, and
         the bucket stays in its place when it is not the first group-by."""
         for due in ("2025-12-01", "2026-01-15", "2026-04-15", "2026-03-20", "2026-02-20"):
-            self._invoice(self.customer, 10, due, date="2025-12-01")
+            self._sell(self.customer, 10, "2025-12-01", due=due)
         self.env.cr.flush()
         Aging = self.env["retail.debt.aging.report"]
         domain = [("partner_id", "=", self.customer.id)]
@@ -267,7 +250,7 @@ class TestDebtAging(DebtCommon):
         self.assertEqual([bucket for bucket, _count in descending], aging_order[::-1])
 
     def test_as_of_date_undoes_later_payments(self):
-        invoice = self._invoice(self.customer, 1000, "2026-01-31", date="2026-01-01")
+        invoice = self._sell(self.customer, 1000, "2026-01-01", due="2026-01-31")
         self._pay(invoice, 600, date="2026-03-01")
         Aging = self.env["retail.debt.aging.report"]
         self.env.cr.flush()
@@ -287,7 +270,7 @@ class TestDebtAging(DebtCommon):
                              "state_id": self.env.ref("base.state_vn_VN-HN").id
                              if self.env.ref("base.state_vn_VN-HN", raise_if_not_found=False)
                              else False})
-        self._invoice(self.customer, 1000, "2026-01-31")
+        self._sell(self.customer, 1000, "2026-01-31", due="2026-01-31")
         self.env.cr.flush()
         Aging = self.env["retail.debt.aging.report"]
         self.assertTrue(Aging.search([("user_id", "=", self.salesman.id)]))
@@ -393,11 +376,12 @@ class TestDebtReconcile(DebtCommon):
                  line.invoice_residual_after) for line in wizard.line_ids]
 
     def test_oldest_first_with_partials(self):
-        inv_1 = self._invoice(self.customer, 100, "2026-01-31", date="2026-01-01")
-        inv_3 = self._invoice(self.customer, 300, "2026-03-31", date="2026-01-01")
-        inv_2 = self._invoice(self.customer, 200, "2026-02-28", date="2026-01-01")
+        inv_1 = self._sell(self.customer, 100, "2026-01-01", due="2026-01-31")
+        inv_3 = self._sell(self.customer, 300, "2026-01-01", due="2026-03-31")
+        inv_2 = self._sell(self.customer, 200, "2026-01-01", due="2026-02-28")
         payment = self._unapplied_payment(self.customer, 150, date="2026-02-01")
-        refund = self._invoice(self.customer, 250, "2026-03-01", move_type="out_refund")
+        refund = self._sell(self.customer, 250, "2026-03-01", due="2026-03-01",
+                            move_type="out_refund")
         wizard = self._wizard()
         self.assertEqual(wizard.invoice_item_ids.move_id, inv_1 + inv_2 + inv_3)
         self.assertEqual(wizard.credit_item_ids.move_id, payment.move_id + refund)
@@ -418,13 +402,13 @@ class TestDebtReconcile(DebtCommon):
             self._wizard().action_apply()
 
     def test_over_payment_and_exact_match(self):
-        invoice = self._invoice(self.customer, 100, "2026-02-28")
+        invoice = self._sell(self.customer, 100, "2026-02-28", due="2026-02-28")
         self._unapplied_payment(self.customer, 300)
         self._wizard().action_apply()
         self.assertEqual(invoice.payment_state, "paid")
         self.assertDebt(self.customer, -200, 0, 0, "none")
         other = self.Partner.create({"name": "Võ Minh Châu"})
-        exact = self._invoice(other, 250, "2026-02-28")
+        exact = self._sell(other, 250, "2026-02-28", due="2026-02-28")
         payment = self._unapplied_payment(other, 250)
         self._wizard(other).action_apply()
         self.assertTrue(exact.line_ids.filtered("reconciled"))
@@ -434,8 +418,8 @@ class TestDebtReconcile(DebtCommon):
 
     def test_foreign_currency_left_alone_and_preview_must_be_current(self):
         currency = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
-        foreign = self._invoice(self.customer, 200, "2026-02-28", currency=currency)
-        invoice = self._invoice(self.customer, 100, "2026-02-28")
+        foreign = self._sell(self.customer, 200, "2026-02-28", due="2026-02-28", currency=currency)
+        invoice = self._sell(self.customer, 100, "2026-02-28", due="2026-02-28")
         self._unapplied_payment(self.customer, 500)
         wizard = self._wizard()
         self.assertEqual(wizard.skipped_item_ids.move_id, foreign)
@@ -449,6 +433,6 @@ class TestDebtReconcile(DebtCommon):
         self.assertEqual(foreign.payment_state, "not_paid")
 
     def test_only_accountants(self):
-        self._invoice(self.customer, 100, "2026-02-28")
+        self._sell(self.customer, 100, "2026-02-28", due="2026-02-28")
         with self.assertRaises(AccessError):
             self._wizard(user=self.salesman)

@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 from psycopg2.errors import CheckViolation, UniqueViolation
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
 from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -55,22 +55,11 @@ class TestDebtReminder(RetailCommon):
         cls.customer.write({"email": "an.nguyen@example.com", "user_id": cls.salesman.id})
         cls.other = cls.Partner.create({"name": "Trần Thị Bình", "email": "binh@example.com"})
 
-    def _invoice(self, partner, days_overdue, amount=1000000, company=None):
+    def _overdue(self, partner, days_overdue, amount=1000000, company=None):
         """A posted invoice due that many days before today (negative: after)."""
         today = fields.Date.context_today(self.Level)
         due = today - timedelta(days=days_overdue)
-        move = self.env["account.move"].with_company(company or self.env.company).create({
-            "move_type": "out_invoice",
-            "partner_id": partner.id,
-            "invoice_date": min(due, today),
-            "invoice_date_due": due,
-            "invoice_line_ids": [Command.create({
-                "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
-                "tax_ids": [Command.clear()],
-            })],
-        })
-        move.action_post()
-        return move
+        return self._sell(partner, amount, min(due, today), due=due, company=company)
 
     def _run_cron(self):
         """The cron as the scheduler runs it, its commits made no-ops."""
@@ -120,10 +109,10 @@ class TestDebtReminder(RetailCommon):
     # ------------------------------------------------------------------
 
     def test_one_message_per_customer_at_the_highest_level(self):
-        inv_10, inv_35, inv_70 = (self._invoice(self.customer, days) for days in (10, 35, 70))
-        below_first_level = self._invoice(self.customer, 3)
-        not_due = self._invoice(self.customer, -5)
-        inv_other = self._invoice(self.other, 8)
+        inv_10, inv_35, inv_70 = (self._overdue(self.customer, days) for days in (10, 35, 70))
+        below_first_level = self._overdue(self.customer, 3)
+        not_due = self._overdue(self.customer, -5)
+        inv_other = self._overdue(self.other, 8)
         self._run_cron()
 
         reminders = self.assertReminded(self.customer, [
@@ -152,20 +141,20 @@ class TestDebtReminder(RetailCommon):
         self.assertIn(inv_other.name, other.message_id.body)
 
     def test_due_reminders_are_found_set_based(self):
-        self._invoice(self.customer, 10)
+        self._overdue(self.customer, 10)
         self.env.flush_all()
         with self._record_queries() as one_customer:
             self.assertEqual(len(self.Reminder._reminders_due()), 1)
         for partner in self.Partner.create([{"name": f"Khách {i}"} for i in range(3)]):
-            self._invoice(partner, 35)
+            self._overdue(partner, 35)
         self.env.flush_all()
         with self._record_queries() as four_customers:
             self.assertEqual(len(self.Reminder._reminders_due()), 4)
         self.assertEqual(len(four_customers), len(one_customer))
 
     def test_overdue_invoices_listed_with_residual(self):
-        inv_10 = self._invoice(self.customer, 10, amount=500000)
-        inv_40 = self._invoice(self.customer, 40, amount=1200000)
+        inv_10 = self._overdue(self.customer, 10, amount=500000)
+        inv_40 = self._overdue(self.customer, 40, amount=1200000)
         self.env["account.payment.register"].with_context(
             active_model="account.move", active_ids=inv_40.ids,
         ).create({"amount": 200000, "payment_date": TODAY})._create_payments()
@@ -175,8 +164,8 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(invoices[0]["date_due"], TODAY - timedelta(days=40))
 
     def test_running_twice_sends_nothing_twice(self):
-        self._invoice(self.customer, 10)
-        self._invoice(self.customer, 70)
+        self._overdue(self.customer, 10)
+        self._overdue(self.customer, 70)
         self._run_cron()
         messages = self.customer.message_ids
         reminders = self._reminders(self.customer)
@@ -188,14 +177,14 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(self.customer.message_ids, messages)
 
     def test_next_level_and_new_invoice_later(self):
-        first = self._invoice(self.customer, 10)
+        first = self._overdue(self.customer, 10)
         self._run_cron()
         self.assertReminded(self.customer, [(self.level_7, first)])
 
         with freeze_time(TODAY + timedelta(days=5)):
             # A new invoice 8 days overdue: reminded at the first level, alone; the
             # message still lists every overdue invoice.
-            second = self._invoice(self.customer, 8)
+            second = self._overdue(self.customer, 8)
             self._run_cron()
         reminders = self.assertReminded(
             self.customer, [(self.level_7, first), (self.level_7, second)])
@@ -211,7 +200,7 @@ class TestDebtReminder(RetailCommon):
                          f"Second reminder: overdue invoices at {self.env.company.name}")
 
     def test_invoice_first_seen_at_a_high_level_skips_the_lower_ones(self):
-        invoice = self._invoice(self.customer, 65)
+        invoice = self._overdue(self.customer, 65)
         self._run_cron()
         self.assertReminded(self.customer, [(self.level_60, invoice)])
         with freeze_time(TODAY + timedelta(days=40)):
@@ -219,18 +208,18 @@ class TestDebtReminder(RetailCommon):
         self.assertReminded(self.customer, [(self.level_60, invoice)])
 
     def test_paid_invoice_not_reminded(self):
-        paid = self._invoice(self.customer, 10)
+        paid = self._overdue(self.customer, 10)
         self.env["account.payment.register"].with_context(
             active_model="account.move", active_ids=paid.ids,
         ).create({"payment_date": TODAY})._create_payments()
-        credited = self._invoice(self.other, 20)
+        credited = self._overdue(self.other, 20)
         credited._reverse_moves(cancel=True)
         self._run_cron()
         self.assertFalse(self._reminders(self.customer))
         self.assertFalse(self._reminders(self.other))
 
     def test_do_not_remind(self):
-        invoice = self._invoice(self.customer, 10)
+        invoice = self._overdue(self.customer, 10)
         self.customer.retail_no_reminder = True
         self._run_cron()
         self.assertFalse(self._reminders(self.customer))
@@ -242,13 +231,13 @@ class TestDebtReminder(RetailCommon):
         company = self.Partner.create({"name": "Công ty Hoa Sen", "is_company": True,
                                        "email": "ketoan@hoasen.example.com"})
         contact = self.Partner.create({"name": "Lê Văn Cường", "parent_id": company.id})
-        invoice = self._invoice(contact, 10)
+        invoice = self._overdue(contact, 10)
         self._run_cron()
         self.assertReminded(company, [(self.level_7, invoice)])
         self.assertFalse(self._reminders(contact))
 
     def test_archived_level_not_sent(self):
-        invoice = self._invoice(self.customer, 35)
+        invoice = self._overdue(self.customer, 35)
         self.level_30.active = False
         self._run_cron()
         self.assertReminded(self.customer, [(self.level_7, invoice)])
@@ -256,8 +245,8 @@ class TestDebtReminder(RetailCommon):
     def test_customer_without_email(self):
         self.customer.email = False
         self.other.email = "not an address"
-        invoice = self._invoice(self.customer, 35)
-        invoice_other = self._invoice(self.other, 8)
+        invoice = self._overdue(self.customer, 35)
+        invoice_other = self._overdue(self.other, 8)
         self._run_cron()
         for partner, level, move in ((self.customer, self.level_30, invoice),
                                      (self.other, self.level_7, invoice_other)):
@@ -276,8 +265,8 @@ class TestDebtReminder(RetailCommon):
     # ------------------------------------------------------------------
 
     def test_failing_customer_does_not_stop_the_others(self):
-        failing = self._invoice(self.customer, 35)
-        fine = self._invoice(self.other, 35)
+        failing = self._overdue(self.customer, 35)
+        fine = self._overdue(self.other, 35)
         partner_class = type(self.env["res.partner"])
         post = partner_class.message_post_with_source
         customer = self.customer
@@ -303,8 +292,8 @@ class TestDebtReminder(RetailCommon):
 
     def test_broken_template_fails_its_customers_only(self):
         self._break(self.template_first)
-        first = self._invoice(self.customer, 10)
-        second = self._invoice(self.other, 35)
+        first = self._overdue(self.customer, 10)
+        second = self._overdue(self.other, 35)
         with mute_logger(REMINDER_MODULE):
             progress = self._run_cron()
         self.assertFalse(self._reminders(self.customer))
@@ -318,8 +307,8 @@ class TestDebtReminder(RetailCommon):
         self.assertReminded(self.customer, [(self.level_7, first)])
 
     def test_cron_stops_when_out_of_time(self):
-        self._invoice(self.customer, 10)
-        self._invoice(self.other, 10)
+        self._overdue(self.customer, 10)
+        self._overdue(self.other, 10)
         with patch.object(type(self.env["ir.cron"]), "_commit_progress", return_value=0.0):
             self.Reminder._cron_send_reminders()
         self.assertEqual(len(self.Reminder.search([])), 1, "the rest waits for the next run")
@@ -331,8 +320,8 @@ class TestDebtReminder(RetailCommon):
     # ------------------------------------------------------------------
 
     def test_held_customer_tried_again_after_the_others(self):
-        held_invoice = self._invoice(self.customer, 10)
-        other_invoice = self._invoice(self.other, 35)
+        held_invoice = self._overdue(self.customer, 10)
+        other_invoice = self._overdue(self.other, 35)
         hold, tried = self._hold(self.customer, tries=1)
         with hold, patch(f"{REMINDER_MODULE}.time") as clock:
             progress = self._run_cron()
@@ -348,10 +337,10 @@ class TestDebtReminder(RetailCommon):
         self.assertFalse(self.env["ir.config_parameter"].get_param(RUN_PARAM))
 
     def test_customer_held_throughout_is_left_for_the_next_call(self):
-        held_invoice = self._invoice(self.customer, 10)
+        held_invoice = self._overdue(self.customer, 10)
         failing = self.Partner.create({"name": "Lê Thị Hỏng", "email": "hong@example.com"})
-        self._invoice(failing, 10)
-        self._invoice(self.other, 35)
+        self._overdue(failing, 10)
+        self._overdue(self.other, 35)
         self._break(self.template_first)
         ICP = self.env["ir.config_parameter"]
 
@@ -397,7 +386,7 @@ class TestDebtReminder(RetailCommon):
         self.assertEqual(len(self._reminders(failing)), 1)
 
     def test_send_now_on_a_held_customer(self):
-        self._invoice(self.customer, 10)
+        self._overdue(self.customer, 10)
         hold, _tried = self._hold(self.customer)
         with hold:
             result = self.Reminder.with_user(self.accountant)._action_send_now(self.customer)
@@ -410,11 +399,11 @@ class TestDebtReminder(RetailCommon):
     # ------------------------------------------------------------------
 
     def test_activities_for_salesperson_and_accountant(self):
-        self._invoice(self.customer, 10)
+        self._overdue(self.customer, 10)
         self._run_cron()
         self.assertFalse(self.customer.activity_ids, "the first level schedules nothing")
 
-        self._invoice(self.other, 70)
+        self._overdue(self.other, 70)
         with freeze_time(TODAY + timedelta(days=25)):
             self._run_cron()
         activity = self.customer.activity_ids
@@ -431,7 +420,7 @@ class TestDebtReminder(RetailCommon):
 
     def test_same_user_gets_one_activity(self):
         self.customer.user_id = self.accountant
-        self._invoice(self.customer, 70)
+        self._overdue(self.customer, 70)
         self._run_cron()
         self.assertEqual(self.customer.activity_ids.user_id, self.accountant)
         self.assertEqual(len(self.customer.activity_ids), 1)
@@ -446,9 +435,9 @@ class TestDebtReminder(RetailCommon):
             "name": "Nhắc nợ", "days_overdue": 15, "company_id": company_2.id,
             "mail_template_id": self.template_second.id,
         })
-        here = self._invoice(self.customer, 10, amount=1100000)
-        there = self._invoice(self.customer, 20, amount=2200000, company=company_2)
-        not_yet_there = self._invoice(self.other, 10, company=company_2)
+        here = self._overdue(self.customer, 10, amount=1100000)
+        there = self._overdue(self.customer, 20, amount=2200000, company=company_2)
+        not_yet_there = self._overdue(self.other, 10, company=company_2)
         self._run_cron()
         reminders = self.assertReminded(self.customer, [(self.level_7, here), (level_15, there)])
         self.assertEqual(reminders.company_id, self.env.company | company_2)
@@ -472,7 +461,7 @@ class TestDebtReminder(RetailCommon):
     # ------------------------------------------------------------------
 
     def test_send_now_button(self):
-        invoice = self._invoice(self.customer, 35)
+        invoice = self._overdue(self.customer, 35)
         action = self.env.ref("crm_retail.action_server_retail_send_debt_reminder")
         result = action.with_user(self.accountant).with_context(
             active_model="res.partner", active_id=self.customer.id,
@@ -491,13 +480,13 @@ class TestDebtReminder(RetailCommon):
 
     def test_send_now_from_a_contact(self):
         contact = self.Partner.create({"name": "Con", "parent_id": self.customer.id})
-        invoice = self._invoice(self.customer, 10)
+        invoice = self._overdue(self.customer, 10)
         self.Reminder.with_user(self.accountant)._action_send_now(contact)
         self.assertReminded(self.customer, [(self.level_7, invoice)])
 
     def test_send_now_reports_a_failure(self):
         self._break(self.template_first)
-        self._invoice(self.customer, 10)
+        self._overdue(self.customer, 10)
         with mute_logger(REMINDER_MODULE):
             result = self.Reminder.with_user(self.accountant)._action_send_now(self.customer)
         self.assertEqual(result["params"]["type"], "danger")
@@ -540,7 +529,7 @@ class TestDebtReminder(RetailCommon):
         self.Level.with_user(self.account_manager).create({
             "name": "Ninety", "days_overdue": 90, "mail_template_id": self.template_final.id})
         # Nobody writes the log by hand.
-        self._invoice(self.customer, 10)
+        self._overdue(self.customer, 10)
         self._run_cron()
         reminder = self._reminders(self.customer)
         with self.assertRaises(AccessError):

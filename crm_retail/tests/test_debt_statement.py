@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 import openpyxl
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import freeze_time, tagged
 from odoo.tools.translate import code_translations
@@ -41,15 +41,17 @@ class TestDebtStatement(RetailCommon):
         cls.eur = cls.setup_other_currency("EUR", rates=[("2026-01-01", 0.5)])
         cls.company_2 = cls.setup_other_company(name="Cửa hàng Hai")["company"]
 
-        cls.invoice_1 = cls._invoice(cls.customer, 1000, "2026-01-10")
+        cls.invoice_1 = cls._sell(cls.customer, 1000, "2026-01-10", due="2026-01-10")
         cls._pay(cls.invoice_1, 400, "2026-01-20")
-        cls.invoice_2 = cls._invoice(cls.contact, 2000, "2026-02-03", due="2026-03-05")
+        cls.invoice_2 = cls._sell(cls.contact, 2000, "2026-02-03", due="2026-03-05")
         cls.payment_2 = cls._pay(cls.invoice_2, 500, "2026-02-10")
-        cls.credit_note = cls._invoice(cls.customer, 300, "2026-02-12", move_type="out_refund")
+        cls.credit_note = cls._sell(cls.customer, 300, "2026-02-12", due="2026-02-12",
+                                    move_type="out_refund")
         cancelled = cls._pay(cls.invoice_1, 250, "2026-02-15")
         cancelled.action_draft()
         cancelled.action_cancel()
-        cls.invoice_eur = cls._invoice(cls.customer, 100, "2026-02-18", currency=cls.eur)
+        cls.invoice_eur = cls._sell(cls.customer, 100, "2026-02-18", due="2026-02-18",
+                                    currency=cls.eur)
         cls.unapplied = cls.env["account.payment"].create({
             "amount": 100, "date": "2026-02-20", "payment_type": "inbound",
             "partner_type": "customer", "partner_id": cls.customer.id,
@@ -57,28 +59,9 @@ class TestDebtStatement(RetailCommon):
         cls.unapplied.action_post()
         cls.reversal = cls.unapplied.move_id._reverse_moves(
             [{"date": "2026-02-22"}], cancel=True)
-        cls._invoice(cls.customer, 9999, "2026-02-05", company=cls.company_2)
-        cls._invoice(cls.customer, 777, "2026-02-25", post=False)
-        cls._invoice(cls.customer, 500, "2026-03-05")
-
-    @classmethod
-    def _invoice(cls, partner, amount, date, due=None, move_type="out_invoice", post=True,
-                 company=None, currency=None):
-        company = company or cls.env.company
-        move = cls.env["account.move"].with_company(company).create({
-            "move_type": move_type,
-            "partner_id": partner.id,
-            "invoice_date": date,
-            "invoice_date_due": due or date,
-            "currency_id": (currency or company.currency_id).id,
-            "invoice_line_ids": [Command.create({
-                "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
-                "tax_ids": [Command.clear()],
-            })],
-        })
-        if post:
-            move.action_post()
-        return move
+        cls._sell(cls.customer, 9999, "2026-02-05", due="2026-02-05", company=cls.company_2)
+        cls._sell(cls.customer, 777, "2026-02-25", due="2026-02-25", post=False)
+        cls._sell(cls.customer, 500, "2026-03-05", due="2026-03-05")
 
     @classmethod
     def _pay(cls, invoice, amount, date):
@@ -198,8 +181,8 @@ class TestDebtStatement(RetailCommon):
 
     def test_one_query_for_many_customers(self):
         other = self.Partner.create({"name": "Khách thứ hai"})
-        self._invoice(other, 50, "2026-01-15")
-        self._invoice(other, 70, "2026-02-15")
+        self._sell(other, 50, "2026-01-15", due="2026-01-15")
+        self._sell(other, 70, "2026-02-15", due="2026-02-15")
         partners = self.contact + other + self.Partner.create({"name": "Khách lạ"})
         report = self.env["report.crm_retail.report_debt_statement"]
         self.env.flush_all()
@@ -338,7 +321,7 @@ class TestDebtStatement(RetailCommon):
             "name": "Không nhận", "email": "khong@example.com", "retail_no_statement": True})
         quiet = self.Partner.create({"name": "Không nợ", "email": "quiet@example.com"})
         for partner in no_email + opted_out + quiet:
-            invoice = self._invoice(partner, 100, "2026-01-05")
+            invoice = self._sell(partner, 100, "2026-01-05", due="2026-01-05")
         self._pay(invoice, 100, "2026-01-06")  # the quiet one owes nothing
         selected = self.customer + self.contact + no_email + opted_out + quiet
         wizard = self.env["retail.debt.statement.send"].with_context(

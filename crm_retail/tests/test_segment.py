@@ -36,19 +36,6 @@ class SegmentCommon(RetailCommon):
     def _customer(cls, name, **vals):
         return cls.Partner.create({"name": name, "customer_rank": 1, **vals})
 
-    def _invoice(self, partner, amount, date, move_type="out_invoice", company=None):
-        move = self.env["account.move"].with_company(company or self.company).create({
-            "move_type": move_type,
-            "partner_id": partner.id,
-            "invoice_date": date,
-            "invoice_line_ids": [Command.create({
-                "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
-                "tax_ids": [Command.clear()],
-            })],
-        })
-        move.action_post()
-        return move
-
     def _recompute(self, segments=None):
         # Flushing runs the debt refresh, as at the end of every request.
         self.env.cr.flush()
@@ -119,20 +106,20 @@ class TestSegmentRules(SegmentCommon):
     @freeze_time("2026-03-01 12:00:00")
     def test_value_and_lifecycle(self):
         vip = self._customer("VIP")
-        self._invoice(vip, 15 * MILLION, "2025-06-01")
-        self._invoice(vip, 5 * MILLION, "2026-02-01")
+        self._sell(vip, 15 * MILLION, "2025-06-01")
+        self._sell(vip, 5 * MILLION, "2026-02-01")
         window_in = self._customer("Mua 365 ngày trước")  # 2025-03-02: day 365 of the window
-        self._invoice(window_in, 20 * MILLION, "2025-03-02")
+        self._sell(window_in, 20 * MILLION, "2025-03-02")
         window_out = self._customer("Mua 366 ngày trước")
-        self._invoice(window_out, 20 * MILLION, "2025-03-01")
+        self._sell(window_out, 20 * MILLION, "2025-03-01")
         regular = self._customer("Khách thường")
-        self._invoice(regular, 500_000, "2025-09-03")  # 179 days ago: current
+        self._sell(regular, 500_000, "2025-09-03")  # 179 days ago: current
         lapsed = self._customer("Lâu không mua")
-        self._invoice(lapsed, 500_000, "2025-09-02")  # 180 days ago: lapsed
+        self._sell(lapsed, 500_000, "2025-09-02")  # 180 days ago: lapsed
         refund_only = self._customer("Chỉ trả hàng")
-        self._invoice(refund_only, MILLION, "2026-02-10", move_type="out_refund")
+        self._sell(refund_only, MILLION, "2026-02-10", move_type="out_refund")
         reversed_buyer = self._customer("Hóa đơn bị hủy")
-        invoice = self._invoice(reversed_buyer, 30 * MILLION, "2026-02-10")
+        invoice = self._sell(reversed_buyer, 30 * MILLION, "2026-02-10")
         invoice._reverse_moves([{"invoice_date": "2026-02-11"}], cancel=True)
         prospect = self._customer("Khách tiềm năng")
         supplier = self.Partner.create({"name": "Nhà cung cấp", "supplier_rank": 1})
@@ -184,9 +171,9 @@ class TestSegmentRules(SegmentCommon):
     @freeze_time("2026-03-01 12:00:00")
     def test_debt(self):
         owing = self._customer("Còn nợ")
-        self._invoice(owing, 2 * MILLION, "2026-02-01")
+        self._sell(owing, 2 * MILLION, "2026-02-01")
         paid = self._customer("Đã trả")
-        invoice = self._invoice(paid, 2 * MILLION, "2026-02-01")
+        invoice = self._sell(paid, 2 * MILLION, "2026-02-01")
         self.env["account.payment.register"].with_context(
             active_model="account.move", active_ids=invoice.ids,
         ).create({"payment_date": "2026-02-15"})._create_payments()
@@ -203,9 +190,9 @@ class TestSegmentRules(SegmentCommon):
         self.env.user.company_ids |= company_2
         vip_2 = self.shipped["segment_vip"].sudo().copy({"company_id": company_2.id})
         shared = self._customer("Mua ở công ty 2")
-        self._invoice(shared, 30 * MILLION, "2026-02-01", company=company_2)
+        self._sell(shared, 30 * MILLION, "2026-02-01", company=company_2)
         own = self._customer("Khách công ty 2", company_id=company_2.id)
-        self._invoice(own, 30 * MILLION, "2026-02-01", company=company_2)
+        self._sell(own, 30 * MILLION, "2026-02-01", company=company_2)
         self._recompute(self.Segment.search([]) | vip_2)
         # A shared contact is a customer of both; its purchases count where they were made.
         self.assertEqual(self._segments(shared) & {"segment_vip", "segment_potential"},
@@ -245,7 +232,7 @@ class TestSegmentRules(SegmentCommon):
         self.assertFalse(self.important.match_count, "no rule: no count")
         # A window of its own (purchases over 365 days).
         buyer = self._customer("Mới mua")
-        self._invoice(buyer, MILLION, fields.Date.today() - relativedelta(days=10))
+        self._sell(buyer, MILLION, fields.Date.today() - relativedelta(days=10))
         self.assertEqual(self.shipped["segment_regular"].match_count, 1)
 
     def test_invalid_rules(self):
@@ -271,7 +258,7 @@ class TestSegmentRfm(SegmentCommon):
         """A customer with these (date, amount) purchases."""
         partner = self._customer(name)
         for date, amount in purchases:
-            self._invoice(partner, amount, date)
+            self._sell(partner, amount, date)
         return partner
 
     def test_fewer_than_five(self):
@@ -457,7 +444,7 @@ class TestSegmentMembership(SegmentCommon):
                 "gender": "female" if i % 2 else "male",
             } for i in range(number)])
             for partner in partners[:2]:
-                self._invoice(partner, (offset + 1) * MILLION, "2026-02-01")
+                self._sell(partner, (offset + 1) * MILLION, "2026-02-01")
             return partners
 
         count()  # the caches of the environment (user, companies) are warm from now on
@@ -508,12 +495,12 @@ class TestSegmentReports(SegmentCommon):
 
     def test_revenue_by_segment_and_pareto(self):
         big = self._customer("Khách lớn")
-        self._invoice(big, 80 * MILLION, "2026-02-01")
+        self._sell(big, 80 * MILLION, "2026-02-01")
         small = [self._customer(f"Khách nhỏ {i}") for i in range(4)]
         for partner in small:
-            self._invoice(partner, 5 * MILLION, "2026-02-01")
+            self._sell(partner, 5 * MILLION, "2026-02-01")
         refunded = self._customer("Trả hết")
-        self._invoice(refunded, MILLION, "2026-02-01", move_type="out_refund")
+        self._sell(refunded, MILLION, "2026-02-01", move_type="out_refund")
         self._recompute()
         self.env.flush_all()
         rows = self.env["retail.segment.report"]._read_group(
@@ -620,13 +607,13 @@ class TestSegmentBrokenRule(SegmentCommon):
 
     def test_broken_rule_skipped(self):
         first = self._customer("Mua trước")
-        self._invoice(first, MILLION, "2026-02-10")
+        self._sell(first, MILLION, "2026-02-10")
         self.env.cr.flush()
         self.assertIn(self.broken.tag_id, first.category_id)
         self._break()
         # Posting runs the recompute of the customer's segments: it still posts.
         second = self._customer("Mua sau")
-        invoice = self._invoice(second, MILLION, "2026-02-20")
+        invoice = self._sell(second, MILLION, "2026-02-20")
         self.env.cr.flush()
         self.assertEqual(invoice.state, "posted")
         self.assertIn("abc", self.broken.last_error)

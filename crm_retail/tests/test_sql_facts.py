@@ -1,5 +1,7 @@
+from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -45,6 +47,24 @@ class TestSqlFacts(RetailCommon):
             (row["total"], row["purchases"], str(row["first_date"]), str(row["last_date"]),
              row["sales_30d"], row["purchases_30d"]),
             (130000, 2, "2026-01-01", "2026-03-20", 30000, 1))
+
+    def test_customer_sales_of_a_customer_through_its_contacts(self):
+        """A list of customers reaches their contacts' documents (through the indexed
+        partner column); ``today`` may be the database's own, for a view."""
+        contact = self.Partner.create({"name": "Kế toán", "parent_id": self.customer.id})
+        recent = fields.Date.to_string(fields.Date.today() - timedelta(days=10))
+        self._sell(contact, 80000, date=recent)
+        self._sell(self.customer, 20000, date="2025-01-01")
+        self._sell(self.Partner.create({"name": "Khách khác"}), 999000, date=recent)
+        (row,) = self._rows(self.Facts._customer_sales(
+            [self.customer.id], [self.env.company.id], today=SQL("CURRENT_DATE"),
+            windows=(30,)))
+        self.assertEqual(
+            (row["partner_id"], row["total"], row["purchases"], row["sales_30d"],
+             str(row["last_date"])),
+            (self.customer.id, 100000, 2, 80000, recent))
+        self.assertFalse(self._rows(self.Facts._customer_sales(
+            [contact.id], [self.env.company.id])), "a contact is no customer of its own")
 
     def test_receivable_items_and_open_ones(self):
         invoice = self._sell(self.customer, 500000)

@@ -1,32 +1,17 @@
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import Command, fields
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo import fields
+from odoo.tests import new_test_user, tagged
+
+from .common import RetailHttpCommon
 
 # The tours run as Vietnamese staff and customers: the template database has vi_VN loaded.
 LANG = "vi_VN"
 
 
-class TourCommon(HttpCase):
-    @classmethod
-    def _invoice(cls, partner, amount, date, due=None):
-        move = cls.env["account.move"].create({
-            "move_type": "out_invoice",
-            "partner_id": partner.id,
-            "invoice_date": date,
-            "invoice_date_due": due or date,
-            "invoice_line_ids": [Command.create({
-                "name": "Hàng hóa", "quantity": 1, "price_unit": amount,
-                "tax_ids": [Command.clear()],
-            })],
-        })
-        move.action_post()
-        return move
-
-
 @tagged("post_install", "-at_install")
-class TestAccountantTour(TourCommon):
+class TestAccountantTour(RetailHttpCommon):
     """Aged receivables → the customer → its debt statement, printed → apply its unapplied
     payment to the oldest invoice first."""
 
@@ -37,10 +22,10 @@ class TestAccountantTour(TourCommon):
         today = fields.Date.context_today(self.env["res.partner"])
         customer = self.env["res.partner"].create({"name": "Khách nợ tour", "customer_rank": 1})
         # Overdue for a month (before this month: in the statement's opening balance) ...
-        old = self._invoice(customer, 1_000_000, today - timedelta(days=60),
+        old = self._sell(customer, 1_000_000, today - timedelta(days=60),
                             due=today - timedelta(days=30))
         # ... not due yet, and a payment nobody applied: both in this month's statement.
-        new = self._invoice(customer, 2_000_000, today, due=today + timedelta(days=30))
+        new = self._sell(customer, 2_000_000, today, due=today + timedelta(days=30))
         payment = self.env["account.payment"].create({
             "amount": 1_500_000, "date": today, "payment_type": "inbound",
             "partner_type": "customer", "partner_id": customer.id,
@@ -79,7 +64,7 @@ class TestAccountantTour(TourCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestManagerTour(TourCommon):
+class TestManagerTour(RetailHttpCommon):
     """Segments → a new segment on net sales, its live count following the rule → save →
     recompute → revenue by segment."""
 
@@ -92,8 +77,8 @@ class TestManagerTour(TourCommon):
         big = Partner.create({"name": "Khách mua nhiều", "customer_rank": 1})
         small = Partner.create({"name": "Khách mua ít", "customer_rank": 1})
         Partner.create({"name": "Khách chưa mua", "customer_rank": 1})
-        self._invoice(big, 6_000_000, today)
-        self._invoice(small, 1_000_000, today)
+        self._sell(big, 6_000_000, today, due=today)
+        self._sell(small, 1_000_000, today, due=today)
 
         self.start_tour("/odoo", "crm_retail_manager_tour", login="tour_manager")
 
@@ -108,7 +93,7 @@ class TestManagerTour(TourCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestPortalTour(TourCommon):
+class TestPortalTour(RetailHttpCommon):
     """A portal customer of a shop selling in VND: /my → their loyalty points page."""
 
     def test_portal_customer_sees_their_points(self):
