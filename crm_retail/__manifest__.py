@@ -42,7 +42,7 @@
         "views/menus.xml",
         "views/portal_templates.xml",
         "report/crm_retail_funnel_report_views.xml",
-        # Segments (issue #5): after menus.xml, whose menus they extend
+        # Segments: after menus.xml, whose menus they extend
         "data/retail_segment_data.xml",
         "views/retail_segment_views.xml",
         "report/retail_segment_report_views.xml",

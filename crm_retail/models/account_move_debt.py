@@ -3,6 +3,7 @@ enforces the customer's credit limit."""
 
 from odoo import models
 
+from .res_partner_debt import DebtLimitCheck
 from .retail_fields import SALE_MOVE_TYPES
 
 
@@ -34,7 +35,9 @@ class AccountMove(models.Model):
             lambda move: move.move_type == "out_invoice" and move.state == "draft"
             and move.commercial_partner_id and move.company_id._retail_blocks_over_credit_limit())
         self.env["res.partner"]._retail_enforce_credit_limit([
-            (move, move.company_id, move.commercial_partner_id, move.amount_total_signed,
-             move._get_partner_credit_warning_exclude_amount())
+            DebtLimitCheck(
+                document=move, company=move.company_id, partner=move.commercial_partner_id,
+                amount=move.amount_total_signed,
+                counted=move._get_partner_credit_warning_exclude_amount())
             for move in invoices])
         return super()._post(soft=soft)

@@ -73,7 +73,7 @@ class ResCompany(models.Model):
         "is an accounting administrator.",
     )
 
-    # Customer care (issue #5): birthday greetings, thank-you and follow-up
+    # Customer care: birthday greetings, thank-you and follow-up
     retail_birthday_greeting = fields.Boolean(
         string="Birthday Greetings",
         help="Every day, email a greeting to the customers whose birthday it is, once a year, "

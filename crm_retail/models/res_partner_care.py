@@ -1,4 +1,4 @@
-"""Customer care (issue #5): what was sent to the customer, so that nothing is sent
+"""Customer care: what was sent to the customer, so that nothing is sent
 twice (the care engine is retail.customer.care)."""
 
 from odoo import fields, models

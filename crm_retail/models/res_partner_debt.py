@@ -1,12 +1,23 @@
 """The customer's debt (công nợ): figures from the receivable journal items, the
 credit limit enforcement, and the statement and reminder opt-outs."""
 
+from typing import NamedTuple
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, formatLang
 
 from .retail_fields import DEBT_FIELDS, DEBT_READERS
 
+
+class DebtLimitCheck(NamedTuple):
+    """A document about to add debt, as the credit limit check reads it."""
+
+    document: models.Model  # the invoice or order
+    company: models.Model  # the company that blocks over the limit
+    partner: models.Model  # the commercial partner
+    amount: float  # in company currency
+    counted: float  # part of it already counted in the partner's orders to invoice
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -188,13 +199,11 @@ class ResPartner(models.Model):
     @api.model
     def _retail_enforce_credit_limit(self, documents):
         """Refuse documents that take their customer above its debt limit, unless the user
-        is an accounting administrator. `documents` holds tuples (document, company that
-        blocks, commercial partner, amount in company currency, amount already counted in
-        the partner's orders to invoice). Several documents of one customer count
-        together."""
+        is an accounting administrator. ``documents``: :class:`DebtLimitCheck` of each
+        document. Several documents of one customer count together."""
         if not documents or self.env.user.has_group("account.group_account_manager"):
             return
-        partners = self.browse({doc[2].id for doc in documents})
+        partners = self.browse({check.partner.id for check in documents})
         # Serialize with any other transaction adding debt to these customers (the write
         # makes a concurrent one fail and retry instead of reading a stale balance).
         self.env.cr.execute(SQL(
@@ -205,7 +214,7 @@ class ResPartner(models.Model):
         # Both are computed without dependencies: drop values read earlier in this request.
         partners.invalidate_recordset(["credit", "credit_to_invoice"])
         added = {}
-        for document, company, partner, amount, exclude in documents:
+        for document, company, partner, amount, exclude in documents:  # DebtLimitCheck
             partner = partner.sudo().with_company(company)
             if not partner.credit_limit:
                 continue

@@ -121,8 +121,9 @@ class RetailSegment(models.Model):
         help="Customers without any purchase in the company (a credit note alone is none).")
     rfm_type = fields.Selection(
         RFM_TYPES, string="RFM Type",
-        help="The customer type from the recency, frequency and monetary quintiles of the "
-        "company's customers who bought (see the README).")
+        help="Among the company's customers who bought, each scores 1 to 5 on recency (R), "
+        "frequency (F) and net sales (M), by quintile. Loyal: R ≥ 3 and F + M ≥ 8; High "
+        "potential: R ≥ 3 otherwise; At risk: F + M ≥ 6; Low value: the rest.")
 
     # Debt and loyalty
     use_debt = fields.Boolean(string="Debt")
