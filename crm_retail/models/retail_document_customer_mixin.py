@@ -34,9 +34,11 @@ class RetailDocumentCustomerMixin(models.AbstractModel):
         string="Customer Debt", currency_field="retail_company_currency_id",
         compute="_compute_retail_customer_debt", compute_sudo=False, groups=DEBT_READERS,
         help="The customer's open receivable balance in this document's company.")
+    # Odoo's credit limit is for accounting users only (its own groups).
     retail_customer_credit_limit = fields.Monetary(
         string="Debt Limit", currency_field="retail_company_currency_id",
-        compute="_compute_retail_customer_debt", compute_sudo=False, groups=DEBT_READERS,
+        compute="_compute_retail_customer_credit_limit", compute_sudo=False,
+        groups="account.group_account_invoice,account.group_account_readonly",
         help="The customer's credit limit, when the company uses credit limits.")
 
     @api.depends("company_id")
@@ -82,10 +84,14 @@ class RetailDocumentCustomerMixin(models.AbstractModel):
     @api.depends("partner_id", "company_id")
     def _compute_retail_customer_debt(self):
         for document in self:
-            if not document._retail_shows_customer_figures():
-                document.retail_customer_debt = document.retail_customer_credit_limit = 0
-                continue
-            customer = document._retail_customer()
-            document.retail_customer_debt = customer.debt_amount
+            document.retail_customer_debt = (
+                document._retail_customer().debt_amount
+                if document._retail_shows_customer_figures() else 0)
+
+    @api.depends("partner_id", "company_id")
+    def _compute_retail_customer_credit_limit(self):
+        for document in self:
             document.retail_customer_credit_limit = (
-                customer.credit_limit if document.company_id.account_use_credit_limit else 0)
+                document._retail_customer().credit_limit
+                if document._retail_shows_customer_figures()
+                and document.company_id.account_use_credit_limit else 0)

@@ -91,6 +91,18 @@ class TestCashierSeesTheCustomer(RetailCommon):
         self.env.company.account_use_credit_limit = False
         self.assertEqual(self._draft_invoice(1000).retail_customer_credit_limit, 0)
 
+    def test_a_salesperson_without_invoicing_opens_a_quotation(self):
+        # Debt, yes (as on the customer form); the credit limit is Odoo's, for accounting.
+        order = self.env["sale.order"].with_user(self.salesman).create(
+            {"partner_id": self.customer.id})
+        with Form(order) as form:
+            self.assertEqual(form.retail_customer_debt, 500000)
+        arch = self.env["sale.order"].with_user(self.salesman).get_views(
+            [(False, "form")])["views"]["form"]["arch"]
+        self.assertNotIn("retail_customer_credit_limit", arch)
+        with self.assertRaises(AccessError):
+            order.with_user(self.salesman).read(["retail_customer_credit_limit"])
+
     def test_each_role_sees_what_the_customer_form_shows_them(self):
         # A read-only accountant reads debts, not points (as on the customer form).
         auditor = new_test_user(
