@@ -5,6 +5,7 @@ import math
 from collections import defaultdict
 
 from odoo import Command, api, fields, models
+from odoo.tools import SQL
 
 from .retail_fields import SALE_MOVE_TYPES, check_derived_fields
 
@@ -193,11 +194,17 @@ class AccountMove(models.Model):
             actual = defaultdict(int)
             for line in lines.filtered("points_earned"):
                 actual[line.move_id.id] += line.points_earned
-            moves_by_points = defaultdict(self.browse)
-            for move in moves.filtered(lambda m: m.id in actual):
-                moves_by_points[net[move.id][0] + actual[move.id]] |= move
-            for points, points_moves in moves_by_points.items():
-                points_moves.sudo().write({"retail_points": points})
+            points = {move.id: net[move.id][0] + actual[move.id]
+                      for move in moves.filtered(lambda m: m.id in actual)}
+            if points:
+                # One statement whatever the batch: a write per points figure would be
+                # one per invoice, each running the invoice's write (balance check...).
+                self.env.cr.execute(SQL(
+                    """UPDATE account_move m SET retail_points = v.points
+                         FROM unnest(%s::int[], %s::int[]) AS v(id, points)
+                        WHERE m.id = v.id""",
+                    list(points), list(points.values())))
+                moves.browse(points).invalidate_recordset(["retail_points"])
 
     def _retail_refunded_points(self, net):
         """Points a posted credit note gives back of those that paid the invoice it

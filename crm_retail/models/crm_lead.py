@@ -74,9 +74,12 @@ class CrmLead(models.Model):
             return
         to_move = new_fact.filtered(
             lambda lead: int(lead.stage_id.retail_funnel_step or 0) < step)
+        # The batch note below is the card's record of the move: no tracking message (and
+        # its notification) per card, nor initial values taken for one.
+        new_fact = new_fact.with_context(mail_notrack=True)
         new_fact.write({"retail_fact_step": step})
         if to_move:
-            to_move.write({"stage_id": stage.id})
+            to_move.with_context(mail_notrack=True).write({"stage_id": stage.id})
             to_move._message_log_batch(bodies={
                 lead.id: self.env._("Moved to %(stage)s: %(reason)s",
                                     stage=stage.name, reason=reasons.get(lead.id, ""))

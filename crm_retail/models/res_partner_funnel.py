@@ -97,7 +97,11 @@ class ResPartner(models.Model):
             and Company.browse(companies.get(p.id)).retail_create_lead_on_purchase)
         if create_missing and missing:
             stage = self.env.ref("crm_retail.stage_target", raise_if_not_found=False)
-            created = self.env["crm.lead"].sudo().create([{
+            # Created in a batch as Odoo logs batches: no creation message, follower or
+            # tracking of its own per card (each costs queries per card), one batch note.
+            created = self.env["crm.lead"].sudo().with_context(
+                mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True,
+            ).create([{
                 "name": partner.name,
                 "partner_id": partner.id,
                 "type": "opportunity",
@@ -109,6 +113,8 @@ class ResPartner(models.Model):
                 "stage_id": stage.id if stage else False,
                 "retail_referrer_id": partner.retail_referrer_id.id,
             } for partner in missing])
+            created._message_log_batch(
+                bodies={lead.id: lead._creation_message() for lead in created})
             result.update({lead.partner_id.id: lead for lead in created})
         return result
 

@@ -39,7 +39,9 @@ class ResPartner(models.Model):
     )
     loyalty_tier_id = fields.Many2one(
         "retail.tier", string="Tier", company_dependent=True, readonly=True, copy=False,
-        tracking=True, groups=LOYALTY_READERS,
+        groups=LOYALTY_READERS,
+        # Not tracked: the points engine moves it, and the points history is the record
+        # of points (a chatter message per customer and purchase would cost a query each).
     )
     loyalty_points_line_ids = fields.One2many(
         "retail.points.line", "partner_id", string="Points History", readonly=True,
@@ -135,7 +137,8 @@ class ResPartner(models.Model):
         metric = partners._retail_tier_metric()
         # One write per move (old tier -> new tier), not one per customer.
         moves = defaultdict(self.browse)
-        partners = partners.sudo().with_company(company)
+        # The engine's figures are not tracked: no chatter message per customer.
+        partners = partners.sudo().with_company(company).with_context(mail_notrack=True)
         for partner in partners:
             tier = next((t for t in tiers if metric[partner.id] >= t.threshold), tiers.browse())
             if partner.loyalty_tier_id != tier:

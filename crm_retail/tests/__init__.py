@@ -20,3 +20,4 @@ from . import test_tours
 from . import test_click_everywhere
 from . import test_cashier_screens
 from . import test_sql_facts
+from . import test_posting_queries

@@ -429,9 +429,10 @@ class TestTiers(LoyaltyCommon):
         self._give(self.customer, 2000)
         self.assertEqual(self.customer.loyalty_tier_id, gold)
         self.assertEqual(self.customer.property_product_pricelist, vip_prices)
-        # A tier change is tracked in the chatter; the balance is not: the points history
-        # is its record, and a message per purchase would cost every posting.
-        self.assertIn("loyalty_tier_id", self.customer._track_get_fields())
+        # Neither the tier nor the balance is tracked in the chatter: the points engine
+        # writes them, the points history is their record, and a message per purchase
+        # would cost every posting.
+        self.assertNotIn("loyalty_tier_id", self.customer._track_get_fields())
         self.assertNotIn("loyalty_points", self.customer._track_get_fields())
 
     def test_losing_a_tier_drops_its_pricelist_not_a_manual_one(self):

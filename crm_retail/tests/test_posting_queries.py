@@ -1,0 +1,171 @@
+import logging
+import re
+from collections import Counter
+from contextlib import ExitStack
+from unittest.mock import patch
+
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import LINE_NAME, POINTS_SETTINGS, RetailCommon
+
+_logger = logging.getLogger(__name__)
+
+# What crm_retail adds to posting and commit: the points (history, balances, tiers), the
+# cards of the funnel, the credit limit, and the facts refreshed at commit (statistics,
+# debt, funnel stage, segments). Skipping them leaves Odoo's own posting.
+ADDON_HOOKS = [
+    ("account.move", "_retail_sync_points"),
+    ("res.partner", "_retail_funnel_from_purchases"),
+    ("res.partner", "_retail_enforce_credit_limit"),
+    ("retail.customer.facts", "_mark"),
+]
+
+
+@tagged("post_install", "-at_install")
+class TestPostingQueries(RetailCommon):
+    """Posting a batch of invoices costs crm_retail the same queries whatever the batch
+    holds. Measured: ``action_post`` plus what commit runs (``cr.flush()``: the ORM's
+    pending writes, then the precommit hooks, where the customer facts are refreshed and
+    the chatter's tracking is written), in a request's context (the test classes switch
+    the chatter off in theirs), points and tiers on, cards created on first purchase.
+
+    Odoo's own posting grows per invoice (a number from the journal's sequence, a
+    tracking message on each invoice: about a dozen queries each, measured here at
+    ~13), so the totals cannot be equal for 10 and 100 invoices. What is asserted is
+    crm_retail's part: the same posting is measured with the addon's hooks skipped
+    (``ADDON_HOOKS``: Odoo alone, as near as one database allows), and per statement,
+    what 100 invoices run beyond what 10 run must be no more than Odoo alone adds. Less
+    is allowed: the addon's batch reads (the customers, their users) leave in the cache
+    what Odoo alone reads again for each invoice. Each trial starts from the same
+    database (a savepoint rolled back), the caches cleared.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.write({**POINTS_SETTINGS, "retail_create_lead_on_purchase": True})
+        # A first purchase (10+ points) reaches the first tier, a repeat one the second.
+        cls.env["retail.tier"].create([
+            {"name": "Hạng Bạc", "threshold": 5, "company_id": cls.env.company.id},
+            {"name": "Hạng Vàng", "threshold": 20, "company_id": cls.env.company.id},
+        ])
+
+    def _drafts(self, partners, count, date="2026-02-10"):
+        moves = self.env["account.move"].create([{
+            "move_type": "out_invoice",
+            "partner_id": partners[i % len(partners)].id,
+            "invoice_date": date,
+            "date": date,
+            "invoice_line_ids": [Command.create({
+                "name": LINE_NAME, "quantity": 1, "price_unit": 100000 + 1000 * i,
+                "tax_ids": [Command.clear()],
+            })],
+        } for i in range(count)])
+        self.env.cr.flush()
+        return moves
+
+    def _customers(self, count):
+        return self.Partner.create([{"name": f"Khách {i}"} for i in range(count)])
+
+    def _first_purchases(self, count, date="2026-02-10"):
+        return self._drafts(self._customers(count), count, date=date)
+
+    def _repeat_purchases(self, count, date="2026-02-10"):
+        partners = self._customers(10)
+        self._drafts(partners, 10, date="2026-01-10").action_post()
+        self.env.cr.flush()
+        return self._drafts(partners, count, date=date)
+
+    def _post_queries(self, moves, vanilla=False):
+        """The queries of posting ``moves`` and committing (with ``vanilla``, the
+        addon's hooks skipped)."""
+        self.env.invalidate_all()
+        moves = moves.with_env(moves.env(context={}))
+        # A request has read its user before it posts: the step that reads it first
+        # depends on the batch, and would count it or not.
+        moves.env.user.partner_id.mapped("display_name")
+        moves.env.user.mapped("display_name")
+        with ExitStack() as stack:
+            if vanilla:
+                for model, method in ADDON_HOOKS:
+                    stack.enter_context(patch.object(
+                        type(self.env[model]), method, lambda *args, **kwargs: None))
+            queries = stack.enter_context(self._record_queries())
+            moves.action_post()
+            self.env.cr.flush()
+        self.assertEqual(set(moves.mapped("state")), {"posted"})
+        return queries
+
+    def _measure(self, scenario, count, vanilla=False):
+        """The queries of posting ``count`` invoices of ``scenario``, on the database as
+        it was before: whatever a trial leaves (the journal's last number, the lead
+        scoring's tables) would make the next one read other things."""
+        savepoint = self.env.cr.savepoint()
+        try:
+            return self._post_queries(scenario(count), vanilla=vanilla)
+        finally:
+            savepoint.close(rollback=True)
+            self.env.invalidate_all()
+
+    def _growth(self, scenario, vanilla=False):
+        """Per statement, how many more times 100 invoices run it than 10 (with
+        ``vanilla``, the addon's hooks skipped), and the two totals."""
+        small = self._measure(scenario, 10, vanilla=vanilla)
+        large = self._measure(scenario, 100, vanilla=vanilla)
+        growth = Counter(map(_statement, large))
+        growth.subtract(Counter(map(_statement, small)))
+        return growth, len(small), len(large)
+
+    def _assert_constant(self, scenario):
+        # Warm the caches (xmlids, ormcaches) both ways first, and leave what a first
+        # posting leaves (numbers, lead scoring). Dated before the batches: Odoo numbers
+        # an invoice from the journal's latest one, any of those of the same date.
+        self._post_queries(scenario(3, date="2026-02-01"))
+        self._post_queries(scenario(3, date="2026-02-01"), vanilla=True)
+        growth, small, large = self._growth(scenario)
+        vanilla_growth, vanilla_small, vanilla_large = self._growth(scenario, vanilla=True)
+        _logger.info("%s: 10 invoices %s queries (Odoo alone %s), 100 invoices %s (%s)",
+                     scenario.__name__, small, vanilla_small, large, vanilla_large)
+        # What crm_retail adds per invoice: statements 100 invoices run more often than
+        # 10 do, beyond what Odoo alone adds for them.
+        growth.subtract(vanilla_growth)
+        self.assertEqual({query: count for query, count in growth.items() if count > 0}, {},
+                         "crm_retail's queries grow with the batch")
+
+    def test_first_purchases_constant_queries(self):
+        """100 first purchases (100 new cards moved, 100 customers reaching a tier) cost
+        crm_retail what 10 cost."""
+        self._assert_constant(self._first_purchases)
+
+    def test_repeat_purchases_constant_queries(self):
+        """100 repeat purchases of 10 customers (cards moved to Repeat, tiers moved) cost
+        crm_retail what 10 purchases of them cost."""
+        self._assert_constant(self._repeat_purchases)
+
+    def test_engine_figures_write_no_chatter(self):
+        """Posting logs the cards' moves in one batch of notes, and writes no tracking
+        message on the customer for its points or tier (the points history is their
+        record)."""
+        self.env.cr.execute("SELECT COALESCE(MAX(id), 0) FROM mail_message")
+        last_message = self.env.cr.fetchone()[0]
+        moves = self._first_purchases(3)
+        self._post_queries(moves)
+        partners = moves.partner_id
+        self.assertTrue(all(partners.mapped("loyalty_tier_id")))
+        messages = self.env["mail.message"].search([("id", ">", last_message)])
+        self.assertFalse(messages.filtered(lambda m: m.model == "res.partner"))
+        cards = self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
+        self.assertEqual(len(cards), 3)
+        card_messages = messages.filtered(lambda m: m.model == "crm.lead")
+        self.assertFalse(card_messages.tracking_value_ids)
+        self.assertEqual(set(card_messages.mapped("res_id")), set(cards.ids))
+        self.assertEqual(set(card_messages.subtype_id.mapped("internal")), {True})
+
+
+def _statement(query):
+    """A statement's text without what varies with the batch (savepoint names, the
+    number of values)."""
+    query = re.sub(r"\s+", " ", query)
+    query = re.sub(r"SAVEPOINT \S+", "SAVEPOINT", query)
+    return re.sub(r"(%s, )+%s", "%s...", query)[:300]
