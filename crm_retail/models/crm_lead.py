@@ -74,14 +74,24 @@ class CrmLead(models.Model):
             return
         to_move = new_fact.filtered(
             lambda lead: int(lead.stage_id.retail_funnel_step or 0) < step)
-        # The batch note below is the card's record of the move: no tracking message (and
-        # its notification) per card, nor initial values taken for one.
+        # Odoo would track each card's move in a message of its own (and notify its
+        # followers): one batch note per card instead, carrying the stage's tracking value
+        # (the funnel report reads the stage history from them), all in a few statements.
         new_fact = new_fact.with_context(mail_notrack=True)
         new_fact.write({"retail_fact_step": step})
         if to_move:
+            old_stages = {lead.id: lead.stage_id for lead in to_move}
             to_move.with_context(mail_notrack=True).write({"stage_id": stage.id})
-            to_move._message_log_batch(bodies={
+            notes = to_move._message_log_batch(bodies={
                 lead.id: self.env._("Moved to %(stage)s: %(reason)s",
                                     stage=stage.name, reason=reasons.get(lead.id, ""))
                 for lead in to_move
             })
+            Tracking = self.env["mail.tracking.value"].sudo()
+            stage_info = self.fields_get(["stage_id"])["stage_id"]
+            Tracking.create([{
+                **Tracking._create_tracking_values(
+                    old_stages[note.res_id], stage, "stage_id", stage_info,
+                    to_move.browse(note.res_id)),
+                "mail_message_id": note.id,
+            } for note in notes])

@@ -184,6 +184,17 @@ class TestFunnel(RetailCommon):
         self.assertEqual(rows.mapped("funnel_step"), ["1", "2", "3"])
         self.assertTrue(all(row.days_in_stage >= 0 for row in rows))
 
+    def test_funnel_report_counts_the_engines_moves(self):
+        # The engine's moves are logged in batch notes that carry the stage history.
+        lead = self.lead
+        self._sell(self.customer, 100000)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.assertEqual(lead.stage_id, self.stage["contract"])
+        rows = self.env["crm.retail.funnel.report"].search(
+            [("lead_id", "=", lead.id)], order="entered_on, id")
+        self.assertEqual(rows.stage_id, self.stage["opportunity"] + self.stage["contract"])
+
     def test_confirming_many_orders_is_set_based(self):
         """The funnel's queries when confirming orders do not grow with their number."""
         def funnel_queries(count):

@@ -144,9 +144,9 @@ class TestPostingQueries(RetailCommon):
         self._assert_constant(self._repeat_purchases)
 
     def test_engine_figures_write_no_chatter(self):
-        """Posting logs the cards' moves in one batch of notes, and writes no tracking
-        message on the customer for its points or tier (the points history is their
-        record)."""
+        """Posting logs the cards' moves in one batch of notes (with the stage's tracking
+        value), and writes no tracking message on the customer for its points or tier (the
+        points history is their record)."""
         self.env.cr.execute("SELECT COALESCE(MAX(id), 0) FROM mail_message")
         last_message = self.env.cr.fetchone()[0]
         moves = self._first_purchases(3)
@@ -158,7 +158,10 @@ class TestPostingQueries(RetailCommon):
         cards = self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
         self.assertEqual(len(cards), 3)
         card_messages = messages.filtered(lambda m: m.model == "crm.lead")
-        self.assertFalse(card_messages.tracking_value_ids)
+        # Each move's note carries the stage's tracking value: the funnel report's history.
+        self.assertEqual(card_messages.tracking_value_ids.field_id.mapped("name"), ["stage_id"])
+        self.assertEqual(
+            set(card_messages.filtered("tracking_value_ids").mapped("res_id")), set(cards.ids))
         self.assertEqual(set(card_messages.mapped("res_id")), set(cards.ids))
         self.assertEqual(set(card_messages.subtype_id.mapped("internal")), {True})
 
