@@ -87,6 +87,8 @@ class CrmLead(models.Model):
                                     stage=stage.name, reason=reasons.get(lead.id, ""))
                 for lead in to_move
             })
+            if self.env.context.get("tracking_disable"):
+                return  # as Odoo's tracking: nothing tracked in that context
             Tracking = self.env["mail.tracking.value"].sudo()
             stage_info = self.fields_get(["stage_id"])["stage_id"]
             Tracking.create([{
