@@ -30,7 +30,7 @@ How the data is made, so that it holds the rows the ORM would have written:
    ORM-made seed rows are the control); then one more invoice is created, posted and paid
    through the ORM.
 
-The company does not open a pipeline card on a first purchase (the funnel is not part
+The company does not open an opportunity on a first purchase (the funnel is not part
 of this benchmark); everything else runs with crm_retail's defaults.
 
 ``BENCH_PHASE=refresh`` (after ``-u crm_retail`` on a reused database) only redoes 4 and 5.
@@ -132,7 +132,7 @@ def customer_values(index, states):
     middle, given = rng.choice(FEMALE if gender == "female" else MALE)
     vals = {
         "name": f"{rng.choice(FAMILY)} {middle} {given}",
-        "gender": gender,
+        "retail_gender": gender,
         "country_id": vietnam.id,
         "lang": "vi_VN",
         "customer_rank": 1,
@@ -149,12 +149,13 @@ def customer_values(index, states):
         vals["email"] = f"khachhang{index + 1:06d}@example.com"
     roll = rng.random()
     if roll < 0.003:
-        vals["birthday"] = fields.Date.to_date(f"{rng.choice([1964, 1988, 2000, 2012])}-02-29")
+        year = rng.choice([1964, 1988, 2000, 2012])
+        vals["retail_birthday"] = fields.Date.to_date(f"{year}-02-29")
     elif roll < 0.88:
         roll = rng.random()
         age = (rng.randint(5, 14) if roll < 0.05 else rng.randint(15, 21) if roll < 0.20
                else rng.randint(22, 49) if roll < 0.75 else rng.randint(50, 85))
-        vals["birthday"] = today - timedelta(days=age * 365 + rng.randint(0, 364))
+        vals["retail_birthday"] = today - timedelta(days=age * 365 + rng.randint(0, 364))
     return vals
 
 
@@ -205,9 +206,9 @@ def create_bulk_customers(seed):
             "phone_sanitized": SQL("v.phone_sanitized"),
             "email": SQL("v.email"),
             "email_normalized": SQL("v.email"),
-            "gender": SQL("v.gender"),
-            "birthday": SQL("v.birthday"),
-            "birthday_month": SQL("EXTRACT(MONTH FROM v.birthday)::int::text"),
+            "retail_gender": SQL("v.gender"),
+            "retail_birthday": SQL("v.birthday"),
+            "retail_birthday_month": SQL("EXTRACT(MONTH FROM v.birthday)::int::text"),
             "state_id": SQL("v.state_id"),
         }
         columns = table_columns("res_partner")
@@ -231,8 +232,8 @@ def create_bulk_customers(seed):
             phones=[v.get("phone") for v in values],
             sanitized=sanitized,
             emails=[v.get("email") for v in values],
-            genders=[v["gender"] or None for v in values],
-            birthdays=[v.get("birthday") for v in values],
+            genders=[v["retail_gender"] or None for v in values],
+            birthdays=[v.get("retail_birthday") for v in values],
             state_ids=[v["state_id"] for v in values],
             seed_lo=seed.ids[0],
             seed_count=SEED_CUSTOMERS,
@@ -625,9 +626,9 @@ def multiply(seed_customer_lo, bulk_customer_base):
         cr.execute(SQL(
             """
             UPDATE res_partner p
-               SET loyalty_points = s.loyalty_points,
-                   loyalty_points_total = s.loyalty_points_total,
-                   loyalty_tier_id = s.loyalty_tier_id,
+               SET retail_loyalty_points = s.retail_loyalty_points,
+                   retail_loyalty_points_total = s.retail_loyalty_points_total,
+                   retail_loyalty_tier_id = s.retail_loyalty_tier_id,
                    customer_rank = s.customer_rank
               FROM res_partner s
              WHERE p.id BETWEEN %(base)s AND %(base)s + %(count)s - 1

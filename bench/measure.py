@@ -14,7 +14,10 @@ copy of the benchmark database). Prints one ``BENCH_RESULT {json}`` line:
 - ``phone``: ``res.partner.name_search`` (what a many2one field and the customer search
   box call) with a customer's phone typed in another format than the stored one, for
   ``LOOKUPS`` customers, as the administrator (not superuser); also ``search`` on
-  Odoo's phone filter field; each must find its customer.
+  Odoo's phone filter field; each must find its customer;
+- ``customer_list``: the queries and time of ``web_search_read`` of the customer list
+  (the list view's fields) for 80 and 800 rows, as the administrator;
+- ``debt_refresh``: the nightly debt refresh (``_cron_retail_refresh_debt``).
 """
 # ruff: noqa: F821  (``env`` is given by odoo shell)
 import json
@@ -89,11 +92,12 @@ def floor_facts(company, windows):
                AND m.company_id = %(company)s
              GROUP BY m.commercial_partner_id
         ), facts AS MATERIALIZED (
-            SELECT p.id AS partner_id, p.birthday, p.gender, p.state_id,
-                   COALESCE((p.loyalty_points ->> %(key)s)::int, 0) AS points,
-                   (p.loyalty_tier_id ->> %(key)s)::int AS tier_id,
-                   COALESCE((p.debt_amount ->> %(key)s)::numeric, 0) AS debt,
-                   COALESCE(p.debt_status ->> %(key)s, 'none') AS debt_status,
+            SELECT p.id AS partner_id, p.retail_birthday AS birthday, p.retail_gender AS gender,
+                   p.state_id,
+                   COALESCE((p.retail_loyalty_points ->> %(key)s)::int, 0) AS points,
+                   (p.retail_loyalty_tier_id ->> %(key)s)::int AS tier_id,
+                   COALESCE((p.retail_debt_amount ->> %(key)s)::numeric, 0) AS debt,
+                   COALESCE(p.retail_debt_status ->> %(key)s, 'none') AS debt_status,
                    COALESCE(s.sales, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
                    s.last_purchase %(window_values)s
               FROM res_partner p
@@ -246,6 +250,56 @@ def measure_phone():
 
 
 # ----------------------------------------------------------------------------------
+# The customer list, and the nightly debt refresh
+# ----------------------------------------------------------------------------------
+
+def list_specification(Partner):
+    """What the web client asks for the customer list: the list view's fields, with the
+    display name of each relation (and the colour of tags)."""
+    view = Partner.get_views([(False, "list")])
+    arch_fields = set(re.findall(r'<field name="([a-z_0-9]+)"', view["views"]["list"]["arch"]))
+    spec = {}
+    for name in arch_fields & set(Partner._fields):
+        field = Partner._fields[name]
+        if field.type == "many2one":
+            spec[name] = {"fields": {"display_name": {}}}
+        elif field.type in ("one2many", "many2many"):
+            spec[name] = {"fields": {"display_name": {}, "color": {}}}
+        else:
+            spec[name] = {}
+    return spec
+
+
+def measure_customer_list():
+    """``web_search_read`` of the Customers list (Odoo's filter ``customer_rank > 0``) as
+    the administrator, 80 rows (a page) and 800: the queries must not grow with the rows."""
+    admin = env.ref("base.user_admin")
+    Partner = env(user=admin, su=False)["res.partner"]
+    spec = list_specification(Partner)
+    domain = [("customer_rank", ">", 0)]
+    Partner.web_search_read(domain, spec, limit=80)  # warm-up
+    results = {}
+    for rows in (80, 800):
+        env.invalidate_all()
+        seconds, count, result = timed_call(
+            Partner.web_search_read, domain, spec, 0, rows, None, 10_000)
+        assert len(result["records"]) == rows, len(result["records"])
+        results[str(rows)] = {"seconds": seconds, "queries": count}
+        log(f"customer list, {rows} rows: {seconds * 1000:.0f} ms, {count} queries")
+    return results
+
+
+def measure_debt_refresh():
+    """The nightly debt refresh (its cron's code), every customer's debt recomputed from the
+    journal items and written where it changed."""
+    env.invalidate_all()
+    seconds, count, _result = timed_call(env["res.partner"]._cron_retail_refresh_debt)
+    env.cr.commit()
+    log(f"nightly debt refresh: {seconds:.2f} s, {count} queries")
+    return {"seconds": seconds, "queries": count}
+
+
+# ----------------------------------------------------------------------------------
 
 segments = env["retail.segment"].sudo().search([("match", "!=", "manual")])
 windows = env["retail.segment"]._facts_windows(segments)
@@ -271,6 +325,8 @@ log(f"recompute (all memberships new): {first_seconds:.2f} s, {first_queries} qu
 again_seconds, again_queries = measure_recompute()
 log(f"recompute (nothing changed): {again_seconds:.2f} s, {again_queries} queries")
 phone = measure_phone()
+customer_list = measure_customer_list()
+debt_refresh = measure_debt_refresh()
 print("BENCH_RESULT " + json.dumps({
     "trial": TRIAL,
     "customers": customer_count,
@@ -285,4 +341,6 @@ print("BENCH_RESULT " + json.dumps({
     "recompute_again": again_seconds,
     "recompute_again_queries": again_queries,
     "phone": phone,
+    "customer_list": customer_list,
+    "debt_refresh": debt_refresh,
 }), flush=True)

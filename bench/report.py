@@ -1,19 +1,25 @@
 """Prints the figures of ``make bench`` from the trials' results (one JSON object a line,
-written by bench/measure.py), against the targets of issue #5. Exit 0: missed targets
-are printed as FAIL, they do not break the run."""
+written by bench/measure.py), against the targets. Exit 0: missed targets are printed as
+FAIL, they do not break the run.
+
+Targets (at 100,000 customers; at 1,000,000 the moonshot's): the first full recompute
+<= 3 s (30 s), the nightly one <= 2 x the floor; the phone lookup <= 50 ms; the customer
+list as many queries for 800 rows as for 80; the nightly debt refresh <= 60 s."""
 import json
 import statistics
 import sys
 
-RATIO_TARGET = 2.0  # recompute <= 2 x the floor
-RECOMPUTE_TARGET = 10.0  # seconds
+RATIO_TARGET = 2.0  # nightly recompute <= 2 x the floor
 PHONE_TARGET = 0.050  # seconds
+DEBT_REFRESH_TARGET = 60.0  # seconds
 
 with open(sys.argv[1]) as results:
     trials = [json.loads(line) for line in results if line.strip()]
 if not trials:
     sys.exit("no trial results")
 first = trials[0]
+# The first full recompute: 3 s at 100,000 customers, 30 s for the moonshot's million.
+RECOMPUTE_TARGET = 30.0 if first["customers"] > 500_000 else 3.0
 floor = min(t["floor"] for t in trials)
 best = min(trials, key=lambda t: t["recompute"])
 recompute = best["recompute"]
@@ -28,6 +34,10 @@ def verdict(ok):
 
 def all_trials(key):
     return ", ".join(f"{t[key]:.3f}" for t in trials)
+
+
+def queries_of(key):
+    return "/".join(str(c) for c in sorted({t[key]["queries"] for t in trials}))
 
 
 def queries(key):
@@ -56,15 +66,26 @@ for label, key in (("name_search", "name_search"), ("search on phone", "search")
           f"median of {lookups} lookups, "
           f"{statistics.median(t['phone'][key]['queries'] for t in trials):.0f} queries each "
           f"(p95 {max(t['phone'][key]['p95'] for t in trials) * 1000:.1f} ms)")
+lists = {rows: min(t["customer_list"][rows]["queries"] for t in trials) for rows in ("80", "800")}
+list_ms = {rows: min(t["customer_list"][rows]["seconds"] for t in trials) * 1000
+           for rows in ("80", "800")}
+print(f"  (e) customer list (web_search_read of the list view): 80 rows {lists['80']} queries "
+      f"{list_ms['80']:.0f} ms, 800 rows {lists['800']} queries {list_ms['800']:.0f} ms")
+debt = min(t["debt_refresh"]["seconds"] for t in trials)
+print(f"  (f) nightly debt refresh (_cron_retail_refresh_debt): {debt:.2f} s, "
+      f"{queries_of('debt_refresh')} queries")
 phone = statistics.median(t["phone"]["name_search"]["median"] for t in trials)
 phone_field = statistics.median(t["phone"]["search"]["median"] for t in trials)
 print("targets:")
-for label, seconds, ratio_ in (("first run", recompute, ratio), ("nightly", again, ratio_again)):
-    print(f"  {verdict(ratio_ <= RATIO_TARGET)}  recompute ({label}) <= {RATIO_TARGET:g} x floor "
-          f"({ratio_:.2f} x)")
-    print(f"  {verdict(seconds <= RECOMPUTE_TARGET)}  recompute ({label}) <= "
-          f"{RECOMPUTE_TARGET:g} s ({seconds:.2f} s)")
+print(f"  {verdict(recompute <= RECOMPUTE_TARGET)}  recompute (first run) <= "
+      f"{RECOMPUTE_TARGET:g} s ({recompute:.2f} s)")
+print(f"  {verdict(ratio_again <= RATIO_TARGET)}  recompute (nightly) <= {RATIO_TARGET:g} x floor "
+      f"({ratio_again:.2f} x)")
 print(f"  {verdict(phone <= PHONE_TARGET)}  phone lookup, name_search <= "
       f"{PHONE_TARGET * 1000:g} ms ({phone * 1000:.1f} ms)")
 print(f"  {verdict(phone_field <= PHONE_TARGET)}  phone lookup, search on the phone field <= "
       f"{PHONE_TARGET * 1000:g} ms ({phone_field * 1000:.1f} ms)")
+print(f"  {verdict(lists['80'] == lists['800'])}  customer list: as many queries for 800 rows "
+      f"as for 80 ({lists['800']} vs {lists['80']})")
+print(f"  {verdict(debt <= DEBT_REFRESH_TARGET)}  nightly debt refresh <= "
+      f"{DEBT_REFRESH_TARGET:g} s ({debt:.2f} s)")

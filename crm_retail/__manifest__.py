@@ -2,7 +2,7 @@
     "name": "Retail CRM",
     "summary": "Retail customer file, loyalty, debt, segments and a seven-stage "
     "pipeline on Odoo's own sales, invoicing and CRM",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-retail/crm_retail",
     "author": "crm_retail developers",

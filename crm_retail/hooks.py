@@ -43,13 +43,13 @@ def post_init_hook(env):
     ))
     Partner.invalidate_model(["ref"])
     Partner._retail_debt_refresh()
-    # Cards that existed before the addon: their customers' funnel stage.
+    # Opportunities that existed before the addon: their customers' funnel stage.
     env.cr.execute("SELECT DISTINCT partner_id FROM crm_lead WHERE partner_id IS NOT NULL")
     Partner._retail_stage_refresh(Partner.browse(
         [row[0] for row in env.cr.fetchall()]).commercial_partner_id.ids)
     # Tiers: every existing customer gets the one its history reaches (Member at least)
     # now, not at the first nightly run.
-    Partner._cron_update_tiers()
+    Partner._cron_retail_update_tiers()
 
     # Segments: existing customers get theirs now rather than at the first nightly run;
     # after the facts above, which the rules read (a rule that fails is skipped).
@@ -57,7 +57,7 @@ def post_init_hook(env):
 
 
 def uninstall_hook(env):
-    """Leave what the uninstall cannot delete in a state Odoo can live with: cards off the
+    """Leave what the uninstall cannot delete in a state Odoo can live with: opportunities off the
     funnel's own stages and Odoo's stages under their names again (see
     crm.stage._retail_release_stages); the redemption product, when documents still use
     it, archived and kept (an invoice line cannot lose its product)."""

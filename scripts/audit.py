@@ -13,7 +13,7 @@ are this script's own queries (never the addon's refresh or per-customer helpers
             payment status and the overdue figures consistent with it;
 - stats     total sales, purchases and last purchase date against the posted invoices;
 - segments  every membership by rule has its segment's tag;
-- stage     a customer's funnel stage is the stage of the card that follows it.
+- stage     a customer's funnel stage is the stage of the opportunity that follows it.
 
 Customers waiting in the facts queue (refreshed after a commit or by the cron) are not
 checked but counted. Prints each mismatch on a line starting with its kind, then the
@@ -70,8 +70,9 @@ skipped = {pid for pid, (commercial, _ref, _name) in partners.items()
 # ----------------------------------------------------------------------
 
 FACT_FIELDS = [
-    "loyalty_points", "loyalty_points_total",
-    "debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status",
+    "retail_loyalty_points", "retail_loyalty_points_total",
+    "retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
+    "retail_debt_status",
     "retail_total_sales", "retail_purchase_count", "retail_last_purchase_date",
     "retail_stage_id",
 ]
@@ -185,14 +186,14 @@ for pid, company_id, balance, earned in cr.fetchall():
     points_balance[pid, company_id] = balance
     points_earned[pid, company_id] = earned
 check("points", [
-    ("loyalty_points", points_balance, sum, 0, same_int),
-    ("loyalty_points_total", points_earned, sum, 0, same_int),
+    ("retail_loyalty_points", points_balance, sum, 0, same_int),
+    ("retail_loyalty_points_total", points_earned, sum, 0, same_int),
 ])
 for pid in partner_ids:
-    for scope in SCOPES["loyalty_points"]:
-        if pid not in skipped and (stored(pid, "loyalty_points", scope) or 0) < 0:
+    for scope in SCOPES["retail_loyalty_points"]:
+        if pid not in skipped and (stored(pid, "retail_loyalty_points", scope) or 0) < 0:
             report("points", f"{label(pid, scope)}: negative balance "
-                             f"{stored(pid, 'loyalty_points', scope)}")
+                             f"{stored(pid, 'retail_loyalty_points', scope)}")
 
 # ----------------------------------------------------------------------
 # invoice: each customer document carries exactly its points in the history
@@ -231,17 +232,17 @@ cr.execute(SQL("""
      GROUP BY item.partner_id, item.company_id
 """, facts._receivable_items()))
 receivable = {(pid, company_id): float(residual) for pid, company_id, residual in cr.fetchall()}
-check("debt", [("debt_amount", receivable, sum, 0.0, same_money)])
+check("debt", [("retail_debt_amount", receivable, sum, 0.0, same_money)])
 # The status and overdue figures, in each company, agree with the debt stored there.
-for scope in SCOPES["debt_amount"]:
+for scope in SCOPES["retail_debt_amount"]:
     rounding = ROUNDING[scope]
     for pid in partner_ids:
         if pid in skipped:
             continue
-        debt = stored(pid, "debt_amount", scope) or 0.0
-        overdue = stored(pid, "debt_overdue_amount", scope) or 0.0
-        days = stored(pid, "debt_overdue_days", scope) or 0
-        status = stored(pid, "debt_status", scope)
+        debt = stored(pid, "retail_debt_amount", scope) or 0.0
+        overdue = stored(pid, "retail_debt_overdue_amount", scope) or 0.0
+        days = stored(pid, "retail_debt_overdue_days", scope) or 0
+        status = stored(pid, "retail_debt_status", scope)
         owes = float_compare(debt, 0.0, precision_rounding=rounding) > 0
         is_overdue = float_compare(overdue, 0.0, precision_rounding=rounding) > 0
         problems = []
@@ -309,7 +310,7 @@ for start in range(0, len(member_ids), BATCH):
     env.invalidate_all()
 
 # ----------------------------------------------------------------------
-# stage: the stage of the card that follows the customer (the most recent won active
+# stage: the stage of the opportunity that follows the customer (the most recent won active
 # opportunity, else the most recent active one), per company if the stage is
 # ----------------------------------------------------------------------
 
@@ -320,15 +321,15 @@ cr.execute("""
      WHERE l.active AND l.type = 'opportunity' AND l.partner_id IS NOT NULL
      ORDER BY COALESCE(s.is_won, FALSE) DESC, l.create_date DESC, l.id DESC
 """)
-card_stage = {}
+opportunity_stage = {}
 for pid, company_id, stage_id in cr.fetchall():
-    # The first row of each partner (and company) is its card.
-    card_stage.setdefault((pid, company_id), stage_id)
-    card_stage.setdefault((pid, "any"), stage_id)
+    # The first row of each partner (and company) is its opportunity.
+    opportunity_stage.setdefault((pid, company_id), stage_id)
+    opportunity_stage.setdefault((pid, "any"), stage_id)
 if "retail_stage_id" in company_dependent:
-    stage_expected = {key: value for key, value in card_stage.items() if key[1] != "any"}
+    stage_expected = {key: value for key, value in opportunity_stage.items() if key[1] != "any"}
 else:
-    stage_expected = {(pid, None): value for (pid, key), value in card_stage.items()
+    stage_expected = {(pid, None): value for (pid, key), value in opportunity_stage.items()
                       if key == "any"}
 check("stage", [("retail_stage_id", stage_expected, lambda values: values[0], None, same_id)])
 

@@ -1,6 +1,6 @@
 """Builds the Vietnamese demo shop in a new database (run by scripts/run.sh through
 `odoo shell`): company, users, products, ~50 customers, invoices, payments, quotations,
-a pipeline with cards in every funnel stage and the stage history of a year of selling.
+a pipeline with opportunities in every funnel stage and the stage history of a year of selling.
 
 Deterministic (fixed seed), dated relative to today so that some invoices are overdue.
 Every shipped segment has members.
@@ -108,9 +108,10 @@ for index in range(50):
     province, wards = rng.choice(areas)
     vals = {
         "name": f"{rng.choice(family)} {middle} {given}",
-        "gender": gender,
-        "birthday": fields.Date.to_date(f"{rng.randint(1958, 2011)}-{rng.randint(1, 12):02d}-"
-                                        f"{rng.randint(1, 28):02d}"),
+        "retail_gender": gender,
+        "retail_birthday": fields.Date.to_date(
+            f"{rng.randint(1958, 2011)}-{rng.randint(1, 12):02d}-"
+            f"{rng.randint(1, 28):02d}"),
         "state_id": states[province].id,
         "city": rng.choice(wards),
         "country_id": vietnam.id,
@@ -134,9 +135,9 @@ customers = env["res.partner"].create(customer_vals)
 for referred, referrer in ((10, 2), (11, 2), (20, 7)):
     customers[referred].retail_referrer_id = customers[referrer]
 customers[:1].write({"is_company": True, "name": "Công ty TNHH Thực phẩm Hòa Bình",
-                     "vat": "0312345678", "gender": False, "birthday": False})
+                     "vat": "0312345678", "retail_gender": False, "retail_birthday": False})
 # A pupil who buys snacks on the way to school.
-customers[25].birthday = today - relativedelta(years=13, days=40)
+customers[25].retail_birthday = today - relativedelta(years=13, days=40)
 # The customers the owner keeps an eye on: tagged by hand.
 (customers[2] | customers[7] | customers[12]).write({"category_id": [
     Command.link(env.ref("crm_retail.segment_important").tag_id.id)]})
@@ -196,7 +197,7 @@ refund.action_post()
 
 # --- loyalty: points were earned by the invoices above; some are spent -----------
 company.write({"retail_points_amount": 10000, "retail_point_value": 1000})
-best = customers.sorted("loyalty_points", reverse=True)[:3]
+best = customers.sorted("retail_loyalty_points", reverse=True)[:3]
 for customer in best:
     invoice = env["account.move"].create({
         "move_type": "out_invoice",
@@ -205,29 +206,29 @@ for customer in best:
         "invoice_user_id": cashier.id,
         "invoice_line_ids": [Command.create({"product_id": products[2].id, "quantity": 2})],
     })
-    invoice.retail_redeem_points(min(50, customer.loyalty_points))
+    invoice.retail_redeem_points(min(50, customer.retail_loyalty_points))
     invoice.action_post()
 customers[5].retail_adjust_points(20, "Quà tặng khai trương cửa hàng")
 
 # --- prospects, quotations and orders -----------------------------------------
 # The six customers who never bought are prospects in the pipeline: the salespeople
-# opened a card for each; two are being worked on (Opportunity), three got a quotation
+# opened an opportunity for each; two are being worked on (Opportunity), three got a quotation
 # (Quotation; one of them has just confirmed it), one was only just met (Target).
 stages = env["crm.stage"]._retail_funnel_stages()  # {funnel step: stage}
 prospects = customers[44:50]
-cards = env["crm.lead"].create([{
+opportunities = env["crm.lead"].create([{
     "name": f"{customer.name}: {rng.choice(products).name}",
     "type": "opportunity",
     "partner_id": customer.id,
     "user_id": customer.user_id.id,
     "stage_id": stages[1].id,
 } for customer in prospects])
-cards[3:5].write({"stage_id": stages[2].id})
-card_of = dict(zip(prospects, cards, strict=True))
+opportunities[3:5].write({"stage_id": stages[2].id})
+opportunity_of = dict(zip(prospects, opportunities, strict=True))
 orders = env["sale.order"].create([{
     "partner_id": customer.id,
     "user_id": customer.user_id.id,
-    "opportunity_id": card_of[customer].id if customer in prospects[:3] else False,
+    "opportunity_id": opportunity_of[customer].id if customer in prospects[:3] else False,
     "date_order": fields.Datetime.now() - timedelta(days=rng.randint(1, 6)),
     "order_line": [Command.create({"product_id": rng.choice(products).id,
                                    "product_uom_qty": rng.randint(1, 10)})],
@@ -240,10 +241,10 @@ for customer in customers[:10]:
     customer.write({"credit_limit": 5000000, "use_partner_credit_limit": True})
 
 # --- the pipeline's history ----------------------------------------------------
-# The cards moved today, as the demo's invoices were posted with tracking off (for
+# The opportunities moved today, as the demo's invoices were posted with tracking off (for
 # speed). Give them the history a year of selling leaves, recorded as Odoo's stage
 # tracking records it (a tracking value on stage_id per move, under the stage subtypes),
-# which the funnel report and the chatter read: a card opens on the customer's first
+# which the funnel report and the chatter read: an opportunity opens on the customer's first
 # purchase (or earlier, for a prospect a salesperson worked on) and moves on at the
 # second purchase (Repeat), at the purchase that reaches the loyalty rule (Loyal) and at
 # the first purchase of a customer it referred (Advocate).
@@ -285,8 +286,8 @@ for lead in leads:
     for referred in customers.filtered(lambda c, partner=partner: c.retail_referrer_id == partner):
         if purchase_days.get(referred):
             facts.append((purchase_days[referred][0], 7))
-    # A prospect first: the card was opened weeks before the first purchase (or today).
-    worked = lead in cards or rng.random() < 0.4
+    # A prospect first: the opportunity was opened weeks before the first purchase (or today).
+    worked = lead in opportunities or rng.random() < 0.4
     first = facts[0][0] if facts and facts[0][1] == 4 else today
     path = []
     if worked:
@@ -308,8 +309,8 @@ for lead in leads:
             tracking_value_ids=[Command.create(env["mail.tracking.value"]._create_tracking_values(
                 stages[old], stages[new], "stage_id", stage_info, lead))])
         message.write({"date": entered, "subtype_id": subtypes[stages[new].is_won].id})
-    # The notes the funnel left as it moved the card, dated with their moves (or with
-    # their purchase, for a fact that found the card further already).
+    # The notes the funnel left as it moved the opportunity, dated with their moves (or with
+    # their purchase, for a fact that found the opportunity further already).
     entered_at = {stages[step].name: max(moment(day), path[0][1]) for day, step in facts}
     entered_at.update({stages[step].name: entered for step, entered in path})
     for note in env["mail.message"].search([
@@ -324,7 +325,7 @@ for lead in leads:
         "UPDATE crm_lead SET create_date = %s, date_open = %s, date_last_stage_update = %s, "
         "date_closed = %s WHERE id = %s",
         path[0][1], path[0][1], path[-1][1], won[0] if won else None, lead.id))
-    # What the card is worth: the customer's sales of the year, or the deal in sight.
+    # What the opportunity is worth: the customer's sales of the year, or the deal in sight.
     quotation = orders.filtered(lambda order, partner=partner: order.partner_id == partner)
     sales = sum(invoices.filtered(
         lambda inv, partner=partner: inv.commercial_partner_id == partner
@@ -338,7 +339,7 @@ env.cr.commit()  # the debt figures are written as the transaction is flushed
 env["retail.segment"]._cron_recompute()
 
 # The best customer follows their points on the portal (/my/points).
-best = max(customers, key=lambda customer: customer.loyalty_points)
+best = max(customers, key=lambda customer: customer.retail_loyalty_points)
 best.email = best.email or "khachhang@example.com"
 Users.create({
     "name": best.name, "login": "khachhang", "password": "khachhang", "partner_id": best.id,
@@ -349,7 +350,7 @@ env.cr.commit()
 overdue = invoices.filtered(
     lambda inv: inv.payment_state != "paid" and inv.invoice_date_due < today)
 print(f"demo shop: {len(customers)} customers, {len(invoices)} invoices "
-      f"({len(overdue)} overdue), {len(orders)} sale orders, {len(leads)} pipeline cards, "
-      f"{sum(customers.mapped('loyalty_points'))} points held, "
-      f"{sum(customers.mapped('debt_amount')):,.0f} VND owed "
-      f"({len(customers.filtered(lambda c: c.debt_status == 'overdue'))} customers overdue)")
+      f"({len(overdue)} overdue), {len(orders)} sale orders, {len(leads)} opportunities, "
+      f"{sum(customers.mapped('retail_loyalty_points'))} points held, "
+      f"{sum(customers.mapped('retail_debt_amount')):,.0f} VND owed "
+      f"({len(customers.filtered(lambda c: c.retail_debt_status == 'overdue'))} customers overdue)")

@@ -7,7 +7,8 @@ from odoo import Command
 env = globals()["env"]  # given by odoo shell
 
 customer = env["res.partner"].search(
-    [("debt_amount", ">", 0), ("loyalty_points", ">", 0)], order="debt_amount desc", limit=1)
+    [("retail_debt_amount", ">", 0), ("retail_loyalty_points", ">",
+                                      0)], order="retail_debt_amount desc", limit=1)
 cashier = env["res.users"].search([("login", "=", "cashier")])
 Move = env["account.move"].with_user(cashier)
 Move.search([("ref", "=", "README"), ("state", "=", "draft")]).unlink()

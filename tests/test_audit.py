@@ -11,7 +11,7 @@ from conftest import CONF, ODOO, PG_ENV, ROOT, _installed_template, _shell
 KINDS = ("points", "invoice", "debt", "stats", "segments", "stage")
 
 # Customers, invoices, a payment, a reversal, a points adjustment, a segment and the
-# cards made on the first purchases, through the ORM as the shop makes them.
+# opportunities made on the first purchases, through the ORM as the shop makes them.
 SETUP = """
 import json
 from odoo import Command
@@ -73,7 +73,7 @@ UPDATE account_move SET amount_total_signed = amount_total_signed + 1000
 -- segments: Bình lost the segment's tag
 DELETE FROM res_partner_res_partner_category_rel
  WHERE partner_id = {binh} AND category_id = {tag};
--- stage: An's card moved to another stage behind the customer's back
+-- stage: An's opportunity moved to another stage behind the customer's back
 UPDATE crm_lead SET stage_id = (
     SELECT s.id FROM crm_stage s WHERE NOT s.is_won AND s.id <> crm_lead.stage_id
      ORDER BY s.sequence, s.id LIMIT 1)

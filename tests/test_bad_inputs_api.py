@@ -24,10 +24,12 @@ INT4_MAX = 2**31 - 1
 NO_SUCH_ID = 2_000_000_000
 MARK = f"Sai-{uuid.uuid4().hex[:6]}"
 
-DEBT_FIELDS = ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"]
-FACTS = [*DEBT_FIELDS, "loyalty_points", "loyalty_points_total", "loyalty_tier_id",
+DEBT_FIELDS = ["retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
+               "retail_debt_status"]
+FACTS = [*DEBT_FIELDS, "retail_loyalty_points", "retail_loyalty_points_total",
+         "retail_loyalty_tier_id",
          "retail_total_sales", "retail_purchase_count", "retail_last_purchase_date",
-         "retail_stage_id", "ref", "phone", "birthday", "gender"]
+         "retail_stage_id", "ref", "phone", "retail_birthday", "retail_gender"]
 
 
 def _ref(client, xmlid):
@@ -135,8 +137,8 @@ def points(name):
     def state(shop):
         partner_id = getattr(shop, name)
         client = shop.owner_b if name.startswith("b_") else shop.admin
-        return (_read(client, "res.partner", partner_id, ["loyalty_points",
-                                                           "loyalty_points_total"]),
+        return (_read(client, "res.partner", partner_id, ["retail_loyalty_points",
+                                                           "retail_loyalty_points_total"]),
                 _count(client, "retail.points.line", [("partner_id", "=", partner_id)]))
     return state
 
@@ -284,29 +286,29 @@ CASES = {
     "customer code written as a number": Case(
         write("res.partner", "customer", lambda shop: {"ref": 777}), customer_facts, U),
     "birthday in the future": Case(
-        write("res.partner", "customer", lambda shop: {"birthday": "2999-01-01"}),
+        write("res.partner", "customer", lambda shop: {"retail_birthday": "2999-01-01"}),
         customer_facts, U),
-    "birthday as dd/mm/yyyy": Case(partner({"birthday": "31/12/1990"}),
+    "birthday as dd/mm/yyyy": Case(partner({"retail_birthday": "31/12/1990"}),
                                    named("res.partner"), U),
-    "birthday on 30 February": Case(partner({"birthday": "1990-02-30"}),
+    "birthday on 30 February": Case(partner({"retail_birthday": "1990-02-30"}),
                                     named("res.partner"), U),
-    "birthday as a number": Case(partner({"birthday": 19900101}), named("res.partner"), U),
+    "birthday as a number": Case(partner({"retail_birthday": 19900101}), named("res.partner"), U),
     "phone made of words": Case(
         write("res.partner", "customer", lambda shop: {"phone": "gọi tôi đi"}),
         customer_facts, U),
     "phone too short": Case(partner({"phone": "0909"}), named("res.partner"), U),
-    "gender not in the list": Case(partner({"gender": "unknown"}), named("res.partner"), U),
+    "gender not in the list": Case(partner({"retail_gender": "unknown"}), named("res.partner"), U),
     "gender as a number": Case(
-        write("res.partner", "customer", lambda shop: {"gender": 1}), customer_facts, U),
+        write("res.partner", "customer", lambda shop: {"retail_gender": 1}), customer_facts, U),
     # -- derived facts are nobody's to write
     "write the debt": Case(
-        write("res.partner", "customer", lambda shop: {"debt_amount": 123456}),
+        write("res.partner", "customer", lambda shop: {"retail_debt_amount": 123456}),
         customer_facts, U),
     "write the payment status": Case(
-        write("res.partner", "customer", lambda shop: {"debt_status": "overdue"}),
+        write("res.partner", "customer", lambda shop: {"retail_debt_status": "overdue"}),
         customer_facts, U),
     "write the points balance": Case(
-        write("res.partner", "customer", lambda shop: {"loyalty_points": 5000}),
+        write("res.partner", "customer", lambda shop: {"retail_loyalty_points": 5000}),
         customer_facts, U),
     "write the total sales": Case(
         write("res.partner", "customer", lambda shop: {"retail_total_sales": 1}),
@@ -315,7 +317,7 @@ CASES = {
         write("res.partner", "customer", lambda shop: {"retail_stage_id": shop.stage}),
         customer_facts, U),
     "create a customer with lifetime points": Case(
-        partner({"loyalty_points_total": 99}), named("res.partner"), U),
+        partner({"retail_loyalty_points_total": 99}), named("res.partner"), U),
     "write the points of a posted invoice": Case(
         write("account.move", "posted", lambda shop: {"retail_points": 999}),
         document("posted"), U),
@@ -457,7 +459,8 @@ XMLRPC_CASES = {
     "adjust zero points": lambda shop: (
         "admin", "res.partner", "retail_adjust_points", [shop.customer], 0, "Quà"),
     "birthday on 30 February": lambda shop: (
-        "admin", "res.partner", "create", [{"name": f"{MARK}-khách", "birthday": "1990-02-30"}]),
+        "admin", "res.partner", "create", [{"name": f"{MARK}-khách",
+                                            "retail_birthday": "1990-02-30"}]),
     "apply payments of another company's customer": lambda shop: (
         "cashier", "res.partner", "action_retail_apply_payments", [shop.b_customer]),
 }

@@ -43,7 +43,7 @@ def test_customer_gets_a_code_and_is_found_by_phone_in_any_format(admin):
 
 
 @pytest.mark.parametrize("vals, message", [
-    ({"birthday": "2999-01-01"}, "future"),
+    ({"retail_birthday": "2999-01-01"}, "future"),
     ({"phone": "not a phone"}, "not valid"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(admin, vals, message):

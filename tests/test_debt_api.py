@@ -44,7 +44,8 @@ def _odoo_receivable(client, partner_id):
 
 def _debt(client, partner_id):
     return client.call("res.partner", "read", ids=[partner_id], fields=[
-        "debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status", "credit"])[0]
+        "retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
+        "retail_debt_status", "credit"])[0]
 
 
 def _partner(client, vals):
@@ -57,20 +58,22 @@ def test_debt_follows_the_journal_items(admin):
     first = _invoice(admin, partner_id, 1000, "2026-02-01")
     _invoice(admin, partner_id, 500, "2099-12-31")
     debt = _debt(admin, partner_id)
-    assert debt["debt_amount"] == 1500 == _odoo_receivable(admin, partner_id) == debt["credit"]
-    assert debt["debt_overdue_amount"] == 1000
-    assert debt["debt_status"] == "overdue"
+    assert debt["retail_debt_amount"] == 1500 == _odoo_receivable(admin,
+                                                                  partner_id) == debt["credit"]
+    assert debt["retail_debt_overdue_amount"] == 1000
+    assert debt["retail_debt_status"] == "overdue"
     _pay(admin, first, 400)
     _invoice(admin, partner_id, 100, "2026-01-10", move_type="out_refund")
     debt = _debt(admin, partner_id)
-    assert debt["debt_amount"] == 1000 == _odoo_receivable(admin, partner_id) == debt["credit"]
-    assert debt["debt_overdue_amount"] == 500
+    assert debt["retail_debt_amount"] == 1000 == _odoo_receivable(admin,
+                                                                  partner_id) == debt["credit"]
+    assert debt["retail_debt_overdue_amount"] == 500
     _pay(admin, first, 600)
     debt = _debt(admin, partner_id)
-    assert debt["debt_amount"] == 400 == _odoo_receivable(admin, partner_id)
-    assert (debt["debt_overdue_amount"], debt["debt_status"]) == (0, "owes")
+    assert debt["retail_debt_amount"] == 400 == _odoo_receivable(admin, partner_id)
+    assert (debt["retail_debt_overdue_amount"], debt["retail_debt_status"]) == (0, "owes")
     assert admin.call("res.partner", "search_count", domain=[
-        ("id", "=", partner_id), ("debt_status", "=", "owes")]) == 1
+        ("id", "=", partner_id), ("retail_debt_status", "=", "owes")]) == 1
     # Aged receivables of the customer add up to the same figure.
     groups = admin.call("retail.debt.aging.report", "formatted_read_group",
                         domain=[("partner_id", "=", partner_id)],
@@ -144,4 +147,4 @@ def test_parallel_posting_keeps_debt_exact(odoo_server, admin):
         list(pool.map(work, range(6)))
     for partner_id in partner_ids:
         debt = _debt(admin, partner_id)
-        assert debt["debt_amount"] == _odoo_receivable(admin, partner_id) == debt["credit"]
+        assert debt["retail_debt_amount"] == _odoo_receivable(admin, partner_id) == debt["credit"]

@@ -37,12 +37,13 @@ def _invoice(client, partner_id, amount, post=True):
 
 
 def _balance(client, partner_id):
-    (row,) = client.call("res.partner", "read", ids=[partner_id], fields=["loyalty_points"])
+    (row,) = client.call("res.partner", "read", ids=[partner_id], fields=["retail_loyalty_points"])
     history = client.call("retail.points.line", "search_read",
                           domain=[("partner_id", "=", partner_id)],
                           fields=["points_earned", "points_used"])
-    assert row["loyalty_points"] == sum(h["points_earned"] - h["points_used"] for h in history)
-    return row["loyalty_points"]
+    assert row["retail_loyalty_points"] == sum(
+        h["points_earned"] - h["points_used"] for h in history)
+    return row["retail_loyalty_points"]
 
 
 def test_parallel_posting_gives_exact_balances(odoo_server):

@@ -13,7 +13,7 @@ class RetailPortal(CustomerPortal):
         values = super()._prepare_home_portal_values(counters)
         if "retail_points_count" in counters:
             values["retail_points_count"] = (
-                request.env.user.partner_id.commercial_partner_id.sudo().loyalty_points
+                request.env.user.partner_id.commercial_partner_id.sudo().retail_loyalty_points
             )
         return values
 
@@ -43,7 +43,7 @@ class RetailPortal(CustomerPortal):
         reach it: lifetime points, or spend over the last 12 months, on the company's basis."""
         reached = customer._retail_tier_metric()[customer.id]
         # Above the current tier too: on spend, tiers move down only with the nightly update.
-        above = max(reached, customer.loyalty_tier_id.threshold)
+        above = max(reached, customer.retail_loyalty_tier_id.threshold)
         next_tier = request.env["retail.tier"].sudo().search([
             ("company_id", "in", [company.id, False]), ("threshold", ">", above),
         ], order="threshold, sequence, id", limit=1)

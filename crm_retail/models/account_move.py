@@ -106,7 +106,7 @@ class AccountMove(models.Model):
                 continue
             # The tier's multiplier applies whoever posts (an accountant may not read tiers).
             multiplier = move.commercial_partner_id.sudo().with_company(
-                company).loyalty_tier_id.points_multiplier or 1.0
+                company).retail_loyalty_tier_id.points_multiplier or 1.0
             if move.move_type == "out_invoice":
                 if base < company.retail_points_min_amount:
                     expected[move.id] = 0

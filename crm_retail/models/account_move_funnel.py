@@ -1,4 +1,4 @@
-"""The funnel: a posted invoice moves its customer's card forward."""
+"""The funnel: a posted invoice moves its customer's opportunity forward."""
 
 from odoo import models
 

@@ -2,7 +2,7 @@ from odoo import api, fields, models
 
 from .retail_fields import check_derived_fields, without_derived
 
-# Card fields that decide which stage its customer is in.
+# Opportunity fields that decide which stage its customer is in.
 FUNNEL_STAGE_FIELDS = {"stage_id", "active", "partner_id", "type"}
 # Facts only the funnel engine writes, as superuser (the step is its stage's).
 DERIVED_FIELDS = {"retail_fact_step": "funnel", "retail_funnel_step": "funnel"}
@@ -13,13 +13,13 @@ class CrmLead(models.Model):
 
     retail_referrer_id = fields.Many2one(
         "res.partner", string="Referred By (Customer)", index="btree_not_null", copy=False,
-        help="The customer who brought this one: their card becomes an Advocate when this "
+        help="The customer who brought this one: their opportunity becomes an Advocate when this "
         "customer buys for the first time.",
     )
     retail_fact_step = fields.Integer(
         string="Funnel Step Reached by Facts", readonly=True, copy=False,
-        help="The highest funnel step sales and invoicing facts moved this card to. A card "
-        "a person moved back is not pushed forward again by the same fact.",
+        help="The highest funnel step sales and invoicing facts moved this opportunity to. An "
+        "opportunity a person moved back is not pushed forward again by the same fact.",
     )
     retail_funnel_step = fields.Selection(
         related="stage_id.retail_funnel_step", store=True, string="Funnel Step")
@@ -33,7 +33,7 @@ class CrmLead(models.Model):
         partner_ids = {vals["partner_id"] for vals in vals_list
                        if vals.get("partner_id") and not vals.get("stage_id")}
         if stage and partner_ids:
-            # Whoever creates the card may not be allowed to read the statistics.
+            # Whoever creates the opportunity may not be allowed to read the statistics.
             buyers = self.env["res.partner"].sudo().browse(partner_ids).filtered(
                 lambda partner: partner.commercial_partner_id.retail_purchase_count)
             for vals in vals_list:
@@ -51,7 +51,7 @@ class CrmLead(models.Model):
 
     def write(self, vals):
         check_derived_fields(self, vals, DERIVED_FIELDS)
-        # The customer's funnel stage follows its card.
+        # The customer's funnel stage follows its opportunity.
         follows = FUNNEL_STAGE_FIELDS.intersection(vals)
         if follows:
             self.env["retail.customer.facts"]._mark(self.partner_id.ids)
@@ -65,8 +65,8 @@ class CrmLead(models.Model):
         return super().unlink()
 
     def _retail_advance(self, step, reasons, stage=None):
-        """Move these cards forward to funnel ``step``, never backward and once per fact,
-        logging ``reasons[lead.id]`` in each card's chatter. Set-based."""
+        """Move these opportunities forward to funnel ``step``, never backward and once per fact,
+        logging ``reasons[lead.id]`` in each opportunity's chatter. Set-based."""
         if stage is None:
             stage = self.env["crm.stage"]._retail_funnel_stages().get(step)
         new_fact = self.filtered(lambda lead: lead.retail_fact_step < step)
@@ -74,8 +74,8 @@ class CrmLead(models.Model):
             return
         to_move = new_fact.filtered(
             lambda lead: int(lead.stage_id.retail_funnel_step or 0) < step)
-        # Odoo would track each card's move in a message of its own (and notify its
-        # followers): one batch note per card instead, carrying the stage's tracking value
+        # Odoo would track each opportunity's move in a message of its own (and notify its
+        # followers): one batch note per opportunity instead, carrying the stage's tracking value
         # (the funnel report reads the stage history from them), all in a few statements.
         new_fact = new_fact.with_context(mail_notrack=True)
         new_fact.write({"retail_fact_step": step})

@@ -28,7 +28,7 @@ class CrmStage(models.Model):
 
     retail_funnel_step = fields.Selection(
         FUNNEL_STEPS, string="Funnel Step", index=True,
-        help="The step of the seven-stage customer funnel this stage stands for; cards "
+        help="The step of the seven-stage customer funnel this stage stands for; opportunities "
         "move forward to it automatically from sales and invoicing facts.",
     )
 
@@ -54,11 +54,11 @@ class CrmStage(models.Model):
 
     @api.model
     def _retail_release_stages(self):
-        """Uninstall: leave Odoo's pipeline as crm made it. Cards on the funnel's own stages
+        """Uninstall: leave Odoo's pipeline as crm made it. Opportunities on the funnel's own stages
         (which the uninstall deletes) move to Odoo's Won stage; the adopted stages get back
         crm's names, translations and sequence, unless someone renamed them since."""
         own_stages = self._retail_own_stages()
-        self._retail_move_cards_off(own_stages)
+        self._retail_move_opportunities_off(own_stages)
         funnel_names = dict(FUNNEL_STEPS)
         with file_open("crm/data/crm_stage_data.xml", "rb") as data_file:
             arch = etree.parse(data_file)
@@ -102,10 +102,10 @@ class CrmStage(models.Model):
         return self.browse([res_id for (res_id,) in self.env.cr.fetchall()]).exists()
 
     @api.model
-    def _retail_move_cards_off(self, stages):
-        """Move every card (archived ones too) off ``stages``: to Odoo's Won stage, else
+    def _retail_move_opportunities_off(self, stages):
+        """Move every opportunity (archived ones too) off ``stages``: to Odoo's Won stage, else
         another won stage, else the first one left. In SQL: the addon's write hooks, which
-        follow cards into the funnel, are on their way out. With no stage left at all, the
+        follow opportunities into the funnel, are on their way out. With no stage left at all, the
         stages stay, as ordinary ones."""
         if not stages:
             return

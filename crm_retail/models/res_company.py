@@ -47,8 +47,8 @@ class ResCompany(models.Model):
     )
 
     retail_create_lead_on_purchase = fields.Boolean(
-        string="Card on First Purchase", default=True,
-        help="A customer who buys without a pipeline card gets one, so that the funnel "
+        string="Opportunity on First Purchase", default=True,
+        help="A customer who buys without an opportunity gets one, so that the funnel "
         "follows every customer.",
     )
     retail_loyal_rule = fields.Selection(

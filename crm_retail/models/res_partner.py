@@ -32,16 +32,17 @@ class ResPartner(models.Model):
     # The customer code (mã khách hàng) is Odoo's own reference field; the views call
     # it "Customer Code" (relabelling the field itself would lose to base's translation).
     ref = fields.Char(tracking=True, copy=False)
-    gender = fields.Selection(
+    retail_gender = fields.Selection(
         [("male", "Male"), ("female", "Female"), ("other", "Other")],
-        tracking=True,
+        string="Gender", tracking=True,
     )
-    birthday = fields.Date(tracking=True)
-    birthday_month = fields.Selection(
+    retail_birthday = fields.Date(string="Birthday", tracking=True)
+    retail_birthday_month = fields.Selection(
         [(str(month), name) for month, name in enumerate(
             ["January", "February", "March", "April", "May", "June", "July",
              "August", "September", "October", "November", "December"], start=1)],
-        compute="_compute_birthday_month",
+        string="Birthday Month",
+        compute="_compute_retail_birthday_month",
         store=True,
         precompute=True,
     )
@@ -60,19 +61,19 @@ class ResPartner(models.Model):
     # Constraints
     # ------------------------------------------------------------------
 
-    @api.constrains("birthday")
-    def _check_birthday(self):
+    @api.constrains("retail_birthday")
+    def _check_retail_birthday(self):
         today = fields.Date.context_today(self)
         for partner in self:
-            if partner.birthday and partner.birthday > today:
+            if partner.retail_birthday and partner.retail_birthday > today:
                 raise ValidationError(self.env._(
                     "The birthday of %(customer)s (%(birthday)s) is in the future.",
                     customer=partner.display_name,
-                    birthday=partner.birthday,
+                    birthday=partner.retail_birthday,
                 ))
 
     @api.constrains("phone")
-    def _check_phone(self):
+    def _check_retail_phone(self):
         for partner in self:
             phone = (partner.phone or "").strip()
             if not phone:
@@ -93,7 +94,7 @@ class ResPartner(models.Model):
                 ))
 
     @api.constrains("ref", "company_id")
-    def _check_ref_unique(self):
+    def _check_retail_ref_unique(self):
         """Codes are unique per company; checked on new values only, so a database
         whose partners already share references still installs."""
         # Codes drawn from the sequence are unique by construction.
@@ -121,10 +122,11 @@ class ResPartner(models.Model):
     # Computes
     # ------------------------------------------------------------------
 
-    @api.depends("birthday")
-    def _compute_birthday_month(self):
+    @api.depends("retail_birthday")
+    def _compute_retail_birthday_month(self):
         for partner in self:
-            partner.birthday_month = str(partner.birthday.month) if partner.birthday else False
+            birthday = partner.retail_birthday
+            partner.retail_birthday_month = str(birthday.month) if birthday else False
 
     @api.depends("phone", "email", "company_id", "country_id")
     def _compute_retail_duplicates(self):
@@ -250,7 +252,7 @@ class ResPartner(models.Model):
 
     def _retail_check_values(self, vals):
         """The fields the addon adds, by type (the code has its own check below)."""
-        check_field_values(self, vals, ("gender", "birthday", "retail_referrer_id",
+        check_field_values(self, vals, ("retail_gender", "retail_birthday", "retail_referrer_id",
                                         "retail_no_reminder", "retail_no_statement"))
 
     def _retail_clean_ref(self, vals):

@@ -25,17 +25,17 @@ class ResPartner(models.Model):
     # Debt (công nợ): per company, in company currency, on the commercial partner. Stored
     # company-dependent (one jsonb column per figure, like standard_price) so that they can be
     # searched and grouped; written only by _retail_debt_refresh from the journal items.
-    debt_amount = fields.Float(
+    retail_debt_amount = fields.Float(
         string="Debt", company_dependent=True, readonly=True, copy=False, digits=0,
         groups=DEBT_READERS,
         help="Open receivable balance: posted invoices less payments and credit notes.",
     )
-    debt_overdue_amount = fields.Float(
+    retail_debt_overdue_amount = fields.Float(
         string="Overdue Debt", company_dependent=True, readonly=True, copy=False, digits=0,
         groups=DEBT_READERS,
         help="Part of the debt past its due date, after unapplied payments and credit notes.",
     )
-    debt_overdue_days = fields.Integer(
+    retail_debt_overdue_days = fields.Integer(
         string="Days Overdue", company_dependent=True, readonly=True, copy=False,
         groups=DEBT_READERS,
         help="Days past due of the oldest overdue open invoice.",
@@ -43,7 +43,7 @@ class ResPartner(models.Model):
     retail_debt_history_ids = fields.One2many(
         "retail.debt.history", "partner_id", string="Debt History", readonly=True,
         groups=DEBT_READERS)
-    debt_status = fields.Selection(
+    retail_debt_status = fields.Selection(
         [("none", "No debt"), ("owes", "Owes, not overdue"), ("overdue", "Overdue")],
         string="Payment Status", company_dependent=True, readonly=True, copy=False,
         groups=DEBT_READERS,
@@ -77,7 +77,7 @@ class ResPartner(models.Model):
     # Actions
     # ------------------------------------------------------------------
 
-    def action_view_debt_aging(self):
+    def action_retail_view_debt_aging(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_retail.action_retail_debt_aging_report")
@@ -152,34 +152,34 @@ class ResPartner(models.Model):
         else:
             # Every partner with figures now, plus every partner that had some.
             targets = SQL(
-                """SELECT id FROM res_partner WHERE debt_status IS NOT NULL
+                """SELECT id FROM res_partner WHERE retail_debt_status IS NOT NULL
                    UNION SELECT partner_id FROM figures""")
         self.env.cr.execute(SQL(
             """
             WITH facts AS (%(facts)s),
             figures AS (
                 SELECT partner_id,
-                       jsonb_object_agg(company_id::text, debt) AS debt_amount,
-                       jsonb_object_agg(company_id::text, overdue) AS debt_overdue_amount,
-                       jsonb_object_agg(company_id::text, overdue_days) AS debt_overdue_days,
+                       jsonb_object_agg(company_id::text, debt) AS retail_debt_amount,
+                       jsonb_object_agg(company_id::text, overdue) AS retail_debt_overdue_amount,
+                       jsonb_object_agg(company_id::text, overdue_days) AS retail_debt_overdue_days,
                        jsonb_object_agg(company_id::text, CASE
                            WHEN debt <= 0 THEN 'none'
                            WHEN overdue > 0 THEN 'overdue'
-                           ELSE 'owes' END) AS debt_status
+                           ELSE 'owes' END) AS retail_debt_status
                   FROM facts GROUP BY partner_id
             ),
             targets AS (%(targets)s)
             UPDATE res_partner p
-               SET debt_amount = f.debt_amount,
-                   debt_overdue_amount = f.debt_overdue_amount,
-                   debt_overdue_days = f.debt_overdue_days,
-                   debt_status = f.debt_status
+               SET retail_debt_amount = f.retail_debt_amount,
+                   retail_debt_overdue_amount = f.retail_debt_overdue_amount,
+                   retail_debt_overdue_days = f.retail_debt_overdue_days,
+                   retail_debt_status = f.retail_debt_status
               FROM targets t LEFT JOIN figures f ON f.partner_id = t.id
              WHERE p.id = t.id
-               AND (p.debt_amount IS DISTINCT FROM f.debt_amount
-                    OR p.debt_overdue_amount IS DISTINCT FROM f.debt_overdue_amount
-                    OR p.debt_overdue_days IS DISTINCT FROM f.debt_overdue_days
-                    OR p.debt_status IS DISTINCT FROM f.debt_status)
+               AND (p.retail_debt_amount IS DISTINCT FROM f.retail_debt_amount
+                    OR p.retail_debt_overdue_amount IS DISTINCT FROM f.retail_debt_overdue_amount
+                    OR p.retail_debt_overdue_days IS DISTINCT FROM f.retail_debt_overdue_days
+                    OR p.retail_debt_status IS DISTINCT FROM f.retail_debt_status)
             RETURNING p.id
             """,
             facts=self._retail_debt_query(partner_ids),
@@ -188,11 +188,12 @@ class ResPartner(models.Model):
         changed = [row[0] for row in self.env.cr.fetchall()]
         if changed:
             self.invalidate_model(
-                ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"])
+                ["retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
+                 "retail_debt_status"])
         return changed
 
     @api.model
-    def _cron_refresh_debt(self):
+    def _cron_retail_refresh_debt(self):
         # Overdue figures move with the calendar even when no entry changes.
         self.sudo()._retail_debt_refresh()
 

@@ -1,4 +1,4 @@
-"""The customer in the seven-stage funnel: its stage, the cards that follow its
+"""The customer in the seven-stage funnel: its stage, the opportunities that follow its
 purchases, and referrals."""
 
 from odoo import api, fields, models
@@ -8,7 +8,7 @@ from .retail_fields import LOYALTY_READERS
 
 
 def _representative_lead(leads):
-    """The card that follows a customer: the most recent won one, else the most recent."""
+    """The opportunity that follows a customer: the most recent won one, else the most recent."""
     leads = leads.filtered("active").sorted(lambda lead: (lead.create_date, lead.id),
                                             reverse=True)
     return next((lead for lead in leads if lead.stage_id.is_won), leads[:1])
@@ -27,7 +27,7 @@ class ResPartner(models.Model):
         string="Referrals", compute="_compute_retail_referral_count")
     retail_stage_id = fields.Many2one(
         "crm.stage", string="Funnel Stage", readonly=True, copy=False, index=True,
-        help="Stage of the card that follows this customer in the pipeline.",
+        help="Stage of the opportunity that follows this customer in the pipeline.",
         groups=LOYALTY_READERS,
     )
 
@@ -42,13 +42,13 @@ class ResPartner(models.Model):
             partner.retail_referral_count = counts.get(partner, 0)
 
     # ------------------------------------------------------------------
-    # Business methods: cards follow purchases
+    # Business methods: opportunities follow purchases
     # ------------------------------------------------------------------
 
     @api.model
     def _retail_stage_refresh(self, partner_ids):
         """Set the funnel stage of these customers and their contacts to the stage of the
-        card that follows each (the most recent won one, else the most recent), in one
+        opportunity that follows each (the most recent won one, else the most recent), in one
         statement."""
         self.env["crm.lead"].flush_model(
             ["partner_id", "stage_id", "active", "type", "create_date"])
@@ -56,7 +56,7 @@ class ResPartner(models.Model):
         self.env.cr.execute(SQL(
             """
             UPDATE res_partner p
-               SET retail_stage_id = card.stage_id
+               SET retail_stage_id = opportunity.stage_id
               FROM res_partner target
               LEFT JOIN LATERAL (
                     SELECT lead.stage_id FROM crm_lead lead
@@ -64,10 +64,10 @@ class ResPartner(models.Model):
                      WHERE lead.partner_id = target.id AND lead.active
                        AND lead.type = 'opportunity'
                      ORDER BY stage.is_won DESC, lead.create_date DESC, lead.id DESC
-                     LIMIT 1) card ON TRUE
+                     LIMIT 1) opportunity ON TRUE
              WHERE p.id = target.id
                AND target.commercial_partner_id = ANY(%s)
-               AND p.retail_stage_id IS DISTINCT FROM card.stage_id
+               AND p.retail_stage_id IS DISTINCT FROM opportunity.stage_id
             RETURNING p.id
             """,
             list(partner_ids),
@@ -76,9 +76,9 @@ class ResPartner(models.Model):
             self.invalidate_model(["retail_stage_id"])
 
     def _retail_funnel_leads(self, companies, create_missing=False):
-        """{commercial partner id: the card that follows it in the company ``companies``
-        maps it to (a card without company follows it everywhere)}, in one search; with
-        ``create_missing``, a card of that company is created (at the first step) for
+        """{commercial partner id: the opportunity that follows it in the company ``companies``
+        maps it to (an opportunity without company follows it everywhere)}, in one search; with
+        ``create_missing``, an opportunity of that company is created (at the first step) for
         customers of companies that want one on the first purchase."""
         partners = self.commercial_partner_id
         leads = self.env["crm.lead"].sudo().search([
@@ -98,7 +98,8 @@ class ResPartner(models.Model):
         if create_missing and missing:
             stage = self.env.ref("crm_retail.stage_target", raise_if_not_found=False)
             # Created in a batch as Odoo logs batches: no creation message, follower or
-            # tracking of its own per card (each costs queries per card), one batch note.
+            # tracking of its own per opportunity (each costs queries per opportunity): one batch
+            # note.
             created = self.env["crm.lead"].sudo().with_context(
                 mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True,
             ).create([{
@@ -119,7 +120,7 @@ class ResPartner(models.Model):
         return result
 
     def _retail_funnel_from_purchases(self, documents):
-        """Move the cards of these customers forward from what they have bought:
+        """Move the opportunities of these customers forward from what they have bought:
         first purchase -> Contract, a purchase on another day -> Repeat, the loyalty
         rule -> Loyal, and the referrer of a first-time buyer -> Advocate. One query
         for the purchases of all the customers."""
@@ -154,7 +155,7 @@ class ResPartner(models.Model):
             """,
             since, tuple(partners.ids), self.env["retail.sql.facts"]._purchases(partners.ids),
         ))
-        # Each customer's card, and the purchases that move it, are those of the company
+        # Each customer's opportunity, and the purchases that move it, are those of the company
         # selling to it.
         companies = {document.partner_id.commercial_partner_id.id: document.company_id.id
                      for document in documents}
@@ -162,12 +163,12 @@ class ResPartner(models.Model):
                      in self.env.cr.fetchall() if companies.get(pid) == company_id}
         buyers = partners.filtered(lambda p: purchases.get(p.id, (0, 0))[0])
         leads = buyers._retail_funnel_leads(companies, create_missing=True)
-        # Each card names its own customer's documents, not the whole batch.
+        # Each opportunity names its own customer's documents, not the whole batch.
         names_by_partner = {}
         for document in documents:
             names_by_partner.setdefault(
                 document.partner_id.commercial_partner_id.id, []).append(document.display_name)
-        # The referrer is on the customer, or on the card that brought it.
+        # The referrer is on the customer, or on the opportunity that brought it.
         first_timers = buyers.filtered(lambda p: purchases[p.id][0] == 1)
         referrer_companies, referred_names = {}, {}
         for partner in first_timers:
@@ -207,7 +208,7 @@ class ResPartner(models.Model):
         company = self.company_id or self.env.company
         if company.retail_loyal_rule == "tier":
             tier = company.sudo().retail_loyal_tier_id
-            own_tier = self.sudo().loyalty_tier_id
+            own_tier = self.sudo().retail_loyalty_tier_id
             return bool(tier) and bool(own_tier) and own_tier.threshold >= tier.threshold
         return recent_purchases >= company.retail_loyal_purchase_count > 0
 

@@ -21,7 +21,7 @@ POINTS_AGGREGATES = SQL("""
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    loyalty_points = fields.Integer(
+    retail_loyalty_points = fields.Integer(
         string="Current Points",
         company_dependent=True,
         readonly=True,
@@ -29,7 +29,7 @@ class ResPartner(models.Model):
         groups=LOYALTY_READERS,
         help="The points balance: the sum of the points history.",
     )
-    loyalty_points_total = fields.Integer(
+    retail_loyalty_points_total = fields.Integer(
         string="Lifetime Points",
         company_dependent=True,
         readonly=True,
@@ -37,18 +37,19 @@ class ResPartner(models.Model):
         groups=LOYALTY_READERS,
         help="All points earned, less those taken back by credit notes and reversals.",
     )
-    loyalty_tier_id = fields.Many2one(
+    retail_loyalty_tier_id = fields.Many2one(
         "retail.tier", string="Tier", company_dependent=True, readonly=True, copy=False,
         groups=LOYALTY_READERS,
         # Not tracked: the points engine moves it, and the points history is the record
         # of points (a chatter message per customer and purchase would cost a query each).
     )
-    loyalty_points_line_ids = fields.One2many(
+    retail_loyalty_points_line_ids = fields.One2many(
         "retail.points.line", "partner_id", string="Points History", readonly=True,
     )
 
     _loyalty_points_positive = models.Constraint(
-        "CHECK(loyalty_points IS NULL OR NOT jsonb_path_exists(loyalty_points, '$.* ? (@ < 0)'))",
+        "CHECK(retail_loyalty_points IS NULL"
+        " OR NOT jsonb_path_exists(retail_loyalty_points, '$.* ? (@ < 0)'))",
         "A customer's points balance cannot go negative.",
     )
 
@@ -63,7 +64,7 @@ class ResPartner(models.Model):
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
 
-    def action_view_points_history(self):
+    def action_retail_view_points_history(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_retail.action_retail_points_line"
@@ -101,12 +102,12 @@ class ResPartner(models.Model):
             WITH points AS (%(points)s),
             figures AS (SELECT partner_id, %(aggregates)s FROM points GROUP BY partner_id)
             UPDATE res_partner p
-               SET loyalty_points = f.balance, loyalty_points_total = f.earned
+               SET retail_loyalty_points = f.balance, retail_loyalty_points_total = f.earned
               FROM unnest(%(ids)s::int[]) AS target(id)
               LEFT JOIN figures f ON f.partner_id = target.id
              WHERE p.id = target.id
-               AND (p.loyalty_points IS DISTINCT FROM f.balance
-                    OR p.loyalty_points_total IS DISTINCT FROM f.earned)
+               AND (p.retail_loyalty_points IS DISTINCT FROM f.balance
+                    OR p.retail_loyalty_points_total IS DISTINCT FROM f.earned)
             RETURNING p.id, f.companies
             """,
             ids=list(partner_ids),
@@ -119,7 +120,7 @@ class ResPartner(models.Model):
                 partner_ids_by_company[company_id].append(partner_id)
         if not partner_ids_by_company:
             return
-        self.invalidate_model(["loyalty_points", "loyalty_points_total"])
+        self.invalidate_model(["retail_loyalty_points", "retail_loyalty_points_total"])
         for company_id, ids in partner_ids_by_company.items():
             self.browse(ids).with_company(company_id)._retail_update_tiers()
 
@@ -141,10 +142,10 @@ class ResPartner(models.Model):
         partners = partners.sudo().with_company(company).with_context(mail_notrack=True)
         for partner in partners:
             tier = next((t for t in tiers if metric[partner.id] >= t.threshold), tiers.browse())
-            if partner.loyalty_tier_id != tier:
-                moves[partner.loyalty_tier_id, tier] |= partner
+            if partner.retail_loyalty_tier_id != tier:
+                moves[partner.retail_loyalty_tier_id, tier] |= partner
         for (old_tier, tier), moving in moves.items():
-            moving.write({"loyalty_tier_id": tier.id})
+            moving.write({"retail_loyalty_tier_id": tier.id})
             # The tier's pricelist replaces the previous tier's, never one set by hand.
             if not tier.pricelist_id and old_tier.pricelist_id:
                 moving = moving.filtered(
@@ -166,10 +167,10 @@ class ResPartner(models.Model):
                 aggregates=["amount_total_signed:sum"],
             ))
             return {partner.id: spend.get(partner, 0.0) for partner in self}
-        return {partner.id: partner.loyalty_points_total for partner in self}
+        return {partner.id: partner.retail_loyalty_points_total for partner in self}
 
     @api.model
-    def _cron_update_tiers(self):
+    def _cron_retail_update_tiers(self):
         """Nightly: tiers on spend move with time even when nothing is posted. Each
         company updates its own customers and the shared ones that buy from it."""
         # A handful of companies.
@@ -180,7 +181,7 @@ class ResPartner(models.Model):
                 "|", ("company_id", "=", company.id),
                 "&", ("company_id", "=", False),
                 "|", "|", ("customer_rank", ">", 0),
-                ("loyalty_points_line_ids.company_id", "=", company.id),
+                ("retail_loyalty_points_line_ids.company_id", "=", company.id),
                 ("retail_invoice_ids.company_id", "=", company.id),
             ])
             partners._retail_update_tiers()

@@ -12,8 +12,9 @@ from .retail_fields import DEBT_READERS, LOYALTY_READERS, SALE_MOVE_TYPES
 # company-dependent fields: a customer shared by the companies of a shop group buys, earns
 # and owes in each of them apart.
 PER_COMPANY_FACTS = ("retail_total_sales", "retail_purchase_count",
-                     "retail_last_purchase_date", "loyalty_points", "loyalty_points_total",
-                     "loyalty_tier_id")
+                     "retail_last_purchase_date", "retail_loyalty_points",
+                     "retail_loyalty_points_total",
+                     "retail_loyalty_tier_id")
 STATS_AGGREGATES = SQL("""
     jsonb_object_agg(company_id::text, total) AS total,
     jsonb_object_agg(company_id::text, purchases) AS purchases,
@@ -90,7 +91,7 @@ class ResPartner(models.Model):
         if outdated:
             # Tiers were dropped with the former layout: every customer gets its own
             # again once the registry is ready (a fresh install does so in its hook).
-            self.pool.post_init(self._cron_update_tiers)
+            self.pool.post_init(self._cron_retail_update_tiers)
         # Installed on a database with history, or upgraded: fill the facts set-based.
         cr.execute(SQL(
             """
@@ -109,7 +110,7 @@ class ResPartner(models.Model):
                 """
                 WITH points AS (%(points)s)
                 UPDATE res_partner p
-                   SET loyalty_points = f.balance, loyalty_points_total = f.earned
+                   SET retail_loyalty_points = f.balance, retail_loyalty_points_total = f.earned
                   FROM (SELECT partner_id, %(aggregates)s FROM points GROUP BY partner_id) f
                  WHERE f.partner_id = p.id
                 """,

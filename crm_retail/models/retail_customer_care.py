@@ -88,7 +88,7 @@ class RetailCustomerCare(models.AbstractModel):
         if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
             days.append(29)
         self.env["res.partner"].flush_model([
-            "active", "commercial_partner_id", "company_id", "email_normalized", "birthday",
+            "active", "commercial_partner_id", "company_id", "email_normalized", "retail_birthday",
             "retail_birthday_greeted_year",
         ])
         self.env["mail.blacklist"].flush_model(["email", "active"])
@@ -100,9 +100,9 @@ class RetailCustomerCare(models.AbstractModel):
                AND p.id = p.commercial_partner_id
                AND (p.company_id = %(company)s OR p.company_id IS NULL)
                AND p.email_normalized IS NOT NULL
-               AND EXTRACT(MONTH FROM p.birthday) = %(month)s
-               AND EXTRACT(DAY FROM p.birthday) IN %(days)s
-               AND p.birthday < %(year_start)s
+               AND EXTRACT(MONTH FROM p.retail_birthday) = %(month)s
+               AND EXTRACT(DAY FROM p.retail_birthday) IN %(days)s
+               AND p.retail_birthday < %(year_start)s
                AND (p.retail_birthday_greeted_year IS NULL
                     OR p.retail_birthday_greeted_year < %(year)s)
                AND NOT EXISTS (

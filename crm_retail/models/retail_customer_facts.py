@@ -12,7 +12,7 @@ _logger = logging.getLogger(__name__)
 MARKED = "crm_retail.facts_partners"
 # Customers queued by this transaction, refreshed right after it commits.
 QUEUED = "crm_retail.facts_queued"
-# What documents, payments and cards change, refreshed when the transaction is flushed.
+# What documents, payments and opportunities change, refreshed when the transaction is flushed.
 LEDGER_FACTS = frozenset({"stats", "stage", "debt", "segments"})
 # Errors of a row that another transaction holds or has changed since our snapshot.
 BUSY_ERRORS = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure,

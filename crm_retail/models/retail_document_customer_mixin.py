@@ -65,10 +65,10 @@ class RetailDocumentCustomerMixin(models.AbstractModel):
                                  "retail_redeemable_points": 0})
                 continue
             customer = document._retail_customer()
-            document.retail_customer_points = customer.loyalty_points
-            document.retail_customer_tier_id = customer.loyalty_tier_id
+            document.retail_customer_points = customer.retail_loyalty_points
+            document.retail_customer_tier_id = customer.retail_loyalty_tier_id
             document.retail_redeemable_points = document._retail_redeemable_points(
-                customer.loyalty_points)
+                customer.retail_loyalty_points)
 
     def _retail_redeemable_points(self, balance):
         company = self.company_id
@@ -85,7 +85,7 @@ class RetailDocumentCustomerMixin(models.AbstractModel):
     def _compute_retail_customer_debt(self):
         for document in self:
             document.retail_customer_debt = (
-                document._retail_customer().debt_amount
+                document._retail_customer().retail_debt_amount
                 if document._retail_shows_customer_figures() else 0)
 
     @api.depends("partner_id", "company_id")

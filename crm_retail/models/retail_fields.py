@@ -7,17 +7,17 @@ from odoo.exceptions import UserError
 # user's value for one of them is refused (see _retail_check_derived_fields), with what
 # to do instead.
 DERIVED_FIELDS = {
-    "loyalty_points": "points",
-    "loyalty_points_total": "points",
-    "loyalty_tier_id": "points",
+    "retail_loyalty_points": "points",
+    "retail_loyalty_points_total": "points",
+    "retail_loyalty_tier_id": "points",
     "retail_total_sales": "sales",
     "retail_purchase_count": "sales",
     "retail_last_purchase_date": "sales",
     "retail_stage_id": "stage",
-    "debt_amount": "debt",
-    "debt_overdue_amount": "debt",
-    "debt_overdue_days": "debt",
-    "debt_status": "debt",
+    "retail_debt_amount": "debt",
+    "retail_debt_overdue_amount": "debt",
+    "retail_debt_overdue_days": "debt",
+    "retail_debt_status": "debt",
     "retail_birthday_greeted_year": "care",
     "retail_thank_you_date": "care",
     "retail_followup_date": "care",
@@ -49,16 +49,16 @@ def check_derived_fields(model, names, derived):
         "points": env._("Points and tiers follow the points history: a manager records a "
                         "points adjustment."),
         "sales": env._("Purchase statistics follow the posted invoices and credit notes."),
-        "stage": env._("The funnel stage follows the customer's card: move the card in the "
-                       "pipeline."),
+        "stage": env._("The funnel stage follows the customer's opportunity: move the opportunity "
+                       "in the pipeline."),
         "debt": env._("Debt figures follow the journal items: post or reconcile invoices, "
                       "payments and credit notes."),
         "care": env._("Customer care marks are set when the greeting, thank-you or "
                       "follow-up is sent."),
         "invoice_points": env._("The points of an invoice are counted when it is posted, "
                                 "from its amount."),
-        "funnel": env._("The funnel step of a card follows its stage and the customer's "
-                        "purchases: move the card instead."),
+        "funnel": env._("The funnel step of an opportunity follows its stage and the customer's "
+                        "purchases: move the opportunity instead."),
     }
     raise UserError(env._(
         "%(fields)s cannot be set by hand: Retail CRM computes them. %(advice)s",

@@ -57,7 +57,7 @@ class RetailPointsRedeemMixin(models.AbstractModel):
                 points=points, amount=format_amount(self.env, amount, self.currency_id),
                 due=format_amount(self.env, self.amount_total, self.currency_id)))
         # Points are spent in the company that gave them.
-        balance = partner.sudo().with_company(company).loyalty_points
+        balance = partner.sudo().with_company(company).retail_loyalty_points
         if points > balance:
             raise UserError(self.env._(
                 "%(customer)s has %(balance)s points; %(points)s cannot be used.",

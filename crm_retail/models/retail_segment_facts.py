@@ -12,9 +12,10 @@ def flush_for_facts(env):
     """Flush what the facts query reads."""
     env["retail.sql.facts"]._sales_flush()
     env["res.partner"].flush_model([
-        "active", "commercial_partner_id", "company_id", "customer_rank", "birthday",
-        "gender", "state_id", "debt_amount", "debt_status", "loyalty_points",
-        "loyalty_tier_id", "category_id"])
+        "active", "commercial_partner_id", "company_id", "customer_rank", "retail_birthday",
+        "retail_gender", "state_id", "retail_debt_amount", "retail_debt_status",
+        "retail_loyalty_points",
+        "retail_loyalty_tier_id", "category_id"])
     env["sale.order"].flush_model(["partner_id", "company_id"])
     env["crm.lead"].flush_model(["partner_id", "company_id", "active", "type"])
 
@@ -22,8 +23,8 @@ def flush_for_facts(env):
 def customer_condition(company):
     """Whether the contact ``p`` (with its sales ``s``) is a customer of ``company``, as
     Odoo counts them: marked customer (``customer_rank``: created as one, or invoiced), or
-    with a posted invoice or credit note, a quotation or order, or a pipeline card in the
-    company. A prospect with a quotation or a card is a customer who has not bought yet; a
+    with a posted invoice or credit note, a quotation or order, or an opportunity in the
+    company. A prospect with a quotation or an opportunity is a customer who has not bought yet; a
     contact that is only a contact (a vendor, a user) is not. The documents are looked up
     only for the contacts not marked customer, through indexes."""
     return SQL(
@@ -66,11 +67,12 @@ def facts_query(company, today, windows=(), rfm=False, partner_ids=None):
     facts = SQL(
         """
         WITH sales AS (%(sales)s)
-        SELECT p.id AS partner_id, p.birthday, p.gender, p.state_id,
-               COALESCE((p.loyalty_points ->> %(company_key)s)::int, 0) AS points,
-               (p.loyalty_tier_id ->> %(company_key)s)::int AS tier_id,
-               COALESCE((p.debt_amount ->> %(company_key)s)::numeric, 0) AS debt,
-               COALESCE(p.debt_status ->> %(company_key)s, 'none') AS debt_status,
+        SELECT p.id AS partner_id, p.retail_birthday AS birthday, p.retail_gender AS gender,
+               p.state_id,
+               COALESCE((p.retail_loyalty_points ->> %(company_key)s)::int, 0) AS points,
+               (p.retail_loyalty_tier_id ->> %(company_key)s)::int AS tier_id,
+               COALESCE((p.retail_debt_amount ->> %(company_key)s)::numeric, 0) AS debt,
+               COALESCE(p.retail_debt_status ->> %(company_key)s, 'none') AS debt_status,
                COALESCE(s.total, 0) AS sales, COALESCE(s.purchases, 0) AS purchases,
                s.last_date AS last_purchase %(window_values)s
           FROM res_partner p

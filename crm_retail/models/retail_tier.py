@@ -43,7 +43,7 @@ class RetailTier(models.Model):
 
     def _compute_partner_count(self):
         counts = dict(self.env["res.partner"]._read_group(
-            [("loyalty_tier_id", "in", self.ids)], ["loyalty_tier_id"], ["__count"]
+            [("retail_loyalty_tier_id", "in", self.ids)], ["retail_loyalty_tier_id"], ["__count"]
         ))
         for tier in self:
             tier.partner_count = counts.get(tier, 0)

@@ -40,7 +40,7 @@ class SaleOrder(models.Model):
         return vals_list
 
     @api.ondelete(at_uninstall=False)
-    def _unlink_return_points(self):
+    def _retail_unlink_return_points(self):
         # Order lines go with the order by cascade, not through their unlink.
         self._retail_sync_points(unlinking=True)
 

@@ -1,5 +1,5 @@
-"""The funnel: a quotation moves its card to Quotation, a confirmed order moves the
-customer's card forward."""
+"""The funnel: a quotation moves its opportunity to Quotation, a confirmed order moves the
+customer's opportunity forward."""
 
 from odoo import api, models
 
@@ -34,7 +34,7 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------
 
     def _retail_quotation_facts(self):
-        """A quotation made for (or linked to) an opportunity moves its card to Quotation."""
+        """A quotation made for (or linked to) an opportunity moves its opportunity to Quotation."""
         orders = self.filtered("opportunity_id")
         orders.opportunity_id.sudo()._retail_advance(3, {
             order.opportunity_id.id: self.env._("quotation %(order)s", order=order.name)

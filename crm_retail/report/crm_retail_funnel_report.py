@@ -5,7 +5,7 @@ from ..models.crm_stage import FUNNEL_STEPS
 
 
 class CrmRetailFunnelReport(models.Model):
-    """One row per time a card entered a funnel stage, rebuilt from Odoo's own stage
+    """One row per time an opportunity entered a funnel stage, rebuilt from Odoo's own stage
     tracking: counts per stage, stage-to-stage conversion (the share of entries that
     later reached a higher step) and days spent in each stage."""
 
@@ -14,7 +14,7 @@ class CrmRetailFunnelReport(models.Model):
     _auto = False
     _order = "entered_on desc"
 
-    lead_id = fields.Many2one("crm.lead", string="Card", readonly=True)
+    lead_id = fields.Many2one("crm.lead", string="Opportunity", readonly=True)
     stage_id = fields.Many2one("crm.stage", readonly=True)
     funnel_step = fields.Selection(FUNNEL_STEPS, readonly=True)
     entered_on = fields.Datetime(readonly=True)
@@ -23,7 +23,7 @@ class CrmRetailFunnelReport(models.Model):
         string="Days in Stage", readonly=True, aggregator="avg", digits=(16, 1))
     converted = fields.Float(
         string="Conversion", readonly=True, aggregator="avg",
-        help="1 when the card later reached a higher step: averaged, the stage's "
+        help="1 when the opportunity later reached a higher step: averaged, the stage's "
         "conversion rate to the next ones.")
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
@@ -44,7 +44,7 @@ class CrmRetailFunnelReport(models.Model):
                   JOIN mail_message msg ON msg.id = val.mail_message_id
                  WHERE msg.model = 'crm.lead' AND val.field_id IN (SELECT id FROM stage_field)
             ), entries AS (
-                -- the stage a card was created in, then every stage it was moved to
+                -- the stage an opportunity was created in, then every stage it was moved to
                 SELECT lead.id AS lead_id,
                        COALESCE((SELECT m.old_stage FROM moves m WHERE m.lead_id = lead.id
                                   ORDER BY m.date, m.val_id LIMIT 1), lead.stage_id) AS stage_id,
@@ -79,6 +79,6 @@ class CrmRetailFunnelReport(models.Model):
 
     @api.model
     def _search(self, domain, *args, **kwargs):
-        # The rows are the cards': the cards' access rules apply.
+        # The rows are the opportunities': the opportunities' access rules apply.
         allowed = self.env["crm.lead"]._search([])
         return super()._search([*domain, ("lead_id", "in", allowed)], *args, **kwargs)

@@ -21,3 +21,4 @@ from . import test_click_everywhere
 from . import test_cashier_screens
 from . import test_sql_facts
 from . import test_posting_queries
+from . import test_naming

@@ -34,7 +34,7 @@ class TestCashierSeesTheCustomer(RetailCommon):
         invoice = self._draft_invoice(120000)
         self.assertRecordValues(invoice, [{
             "retail_customer_points": 350,
-            "retail_customer_tier_id": self.customer.loyalty_tier_id.id,
+            "retail_customer_tier_id": self.customer.retail_loyalty_tier_id.id,
             "retail_redeemable_points": 120,  # what pays the whole 120,000, less than 350
             "retail_customer_debt": 500000,
             "retail_customer_credit_limit": 2000000,
@@ -139,7 +139,7 @@ class TestDebtHistory(RetailCommon):
         self.assertEqual(history.mapped("amount"), [-50000, -200000, 300000, 500000])
         self.assertEqual(history.mapped("balance_after"), [550000, 600000, 800000, 500000])
         self.env.cr.flush()  # the debt is refreshed with the transaction, as every request
-        self.assertEqual(history[0].balance_after, self.customer.debt_amount)
+        self.assertEqual(history[0].balance_after, self.customer.retail_debt_amount)
 
     def test_only_who_reads_debts_reads_the_history(self):
         self._sell(self.customer, 500000)
@@ -202,4 +202,4 @@ class TestCashierTour(HttpCase):
             [("partner_id", "=", customer.id), ("id", "!=", old.id)])
         self.assertRecordValues(invoice, [{"state": "posted", "amount_total": 0}])
         self.assertEqual(invoice.invoice_line_ids.mapped("retail_points_redeemed"), [0, 120])
-        self.assertEqual(customer.loyalty_points, 180)
+        self.assertEqual(customer.retail_loyalty_points, 180)

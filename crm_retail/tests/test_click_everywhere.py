@@ -57,11 +57,11 @@ class TestClickEverywhere(RetailHttpCommon):
         })
         Partner = cls.env["res.partner"].with_context(tracking_disable=True)
         cls.customers = Partner.create([
-            {"name": "Chị Hoa", "phone": "0901234567", "gender": "female",
+            {"name": "Chị Hoa", "phone": "0901234567", "retail_gender": "female",
              "email": "hoa@example.com", "customer_rank": 1},
-            {"name": "Anh Minh", "phone": "0912345678", "gender": "male",
+            {"name": "Anh Minh", "phone": "0912345678", "retail_gender": "male",
              "email": "minh@example.com", "customer_rank": 1},
-            {"name": "Cô Lan", "phone": "0987654321", "gender": "female",
+            {"name": "Cô Lan", "phone": "0987654321", "retail_gender": "female",
              "customer_rank": 1},
         ])
         cls.env["retail.tier"].create({

@@ -35,7 +35,8 @@ class CustomerCareCommon(RetailCommon):
         if email is True:
             ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
             email = f"{ascii_name.replace(' ', '.').lower()}@example.com"
-        return cls.Partner.create({"name": name, "birthday": birthday, "email": email, **vals})
+        return cls.Partner.create({"name": name, "retail_birthday": birthday, "email": email,
+                                   **vals})
 
     @contextmanager
     def _cron_progress(self):
@@ -97,11 +98,11 @@ class TestBirthdayGreetings(CustomerCareCommon):
 
         # A second run the same day, or later that year, sends nothing.
         self._greet("2025-05-20")
-        self.born_today.birthday = "1990-05-22"
+        self.born_today.retail_birthday = "1990-05-22"
         self._greet("2025-05-22")
         self.assertMailed(self.born_today, BIRTHDAY, 1)
         # Next year, again.
-        self.born_today.birthday = "1990-05-20"
+        self.born_today.retail_birthday = "1990-05-20"
         self._greet("2026-05-20")
         self.assertMailed(self.born_today, BIRTHDAY, 2)
         self.assertEqual(self.born_today.retail_birthday_greeted_year, 2026)
@@ -127,7 +128,7 @@ class TestBirthdayGreetings(CustomerCareCommon):
         self._greet("2024-02-29")
         self.assertMailed(self.born_leap_day, BIRTHDAY, 2)
         # Born on 28 February: greeted on the 28th in both kinds of year, once.
-        self.born_today.birthday = "1990-02-28"
+        self.born_today.retail_birthday = "1990-02-28"
         self._greet("2025-02-28")
         self.assertMailed(self.born_today, BIRTHDAY, 1)
         self.assertMailed(self.born_leap_day, BIRTHDAY, 3)
@@ -147,13 +148,13 @@ class TestBirthdayGreetings(CustomerCareCommon):
             "points_earned": 50, "company_id": self.company.id, "balance_after": 50,
             "earned_on": fields.Date.to_date("2025-05-20"),
         }])
-        self.assertEqual(self.born_today.loyalty_points, 50)
+        self.assertEqual(self.born_today.retail_loyalty_points, 50)
         self.assertIn("added 50 points", str(self._mails(self.born_today, BIRTHDAY).body_html))
-        self.assertFalse(self.born_tomorrow.loyalty_points_line_ids)
+        self.assertFalse(self.born_tomorrow.retail_loyalty_points_line_ids)
 
     def test_no_points_without_setting(self):
         self._greet("2025-05-20")
-        self.assertFalse(self.born_today.loyalty_points_line_ids)
+        self.assertFalse(self.born_today.retail_loyalty_points_line_ids)
         self.assertNotIn("points", str(self._mails(self.born_today, BIRTHDAY).body_html))
 
     def test_customers_not_greeted(self):
@@ -218,7 +219,7 @@ class TestBirthdayGreetings(CustomerCareCommon):
         def queries(day, count):
             self.Partner.create([{
                 "name": f"Khách {day} {index}", "email": f"k{index}.{day}@example.com",
-                "birthday": f"1990-{day}",
+                "retail_birthday": f"1990-{day}",
             } for index in range(count)])
             self.env.flush_all()
             self.env.invalidate_all()

@@ -33,15 +33,15 @@ class TestCustomerFacts(RetailCommon):
         self.assertEqual(self.Queue.search([]).partner_id, self.customer)
         self.customer.invalidate_recordset()
         self.assertEqual(self.customer.retail_purchase_count, 0, "not refreshed yet")
-        self.assertEqual(self.customer.loyalty_points, 0, "not refreshed yet")
+        self.assertEqual(self.customer.retail_loyalty_points, 0, "not refreshed yet")
         # What runs right after the commit, in a transaction of its own.
         with self.enter_registry_test_mode():
             self.assertEqual(self.Facts._drain_in_new_transaction(self.customer.ids), 1)
         self.customer.invalidate_recordset()
         self.assertFalse(self.Queue.search([]))
         self.assertStats(self.customer, 200000, 1, "2026-01-15")
-        self.assertEqual(self.customer.loyalty_points, 20)
-        self.assertEqual(self.customer.debt_amount, 200000)
+        self.assertEqual(self.customer.retail_loyalty_points, 20)
+        self.assertEqual(self.customer.retail_debt_amount, 200000)
 
     def test_cron_drains_what_a_crash_left(self):
         other = self.Partner.create({"name": "Trần Thị Bình"})
@@ -56,11 +56,11 @@ class TestCustomerFacts(RetailCommon):
             self.Facts._cron_drain_queue(batch_size=1)
         self.assertFalse(self.Queue.search([]))
         self.assertStats(other, 300000, 1, "2026-01-15")
-        self.assertEqual(other.loyalty_points, 30)
+        self.assertEqual(other.retail_loyalty_points, 30)
 
     def test_free_customer_is_refreshed_at_once(self):
         self._sell(self.customer, 150000)
         self.env.cr.flush()
         self.assertFalse(self.Queue.search([]))
-        self.assertEqual(self.customer.loyalty_points, 15)
+        self.assertEqual(self.customer.retail_loyalty_points, 15)
         self.assertStats(self.customer, 150000, 1, "2026-01-15")

@@ -115,10 +115,10 @@ class TestCustomerFields(RetailCommon):
     def test_birthday_in_the_future_is_refused(self):
         tomorrow = fields.Date.add(fields.Date.context_today(self.customer), days=1)
         with self.assertRaisesRegex(ValidationError, "future"):
-            self.customer.birthday = tomorrow
-        self.customer.birthday = fields.Date.context_today(self.customer)
-        self.customer.birthday = "1990-02-28"
-        self.assertEqual(self.customer.birthday_month, "2")
+            self.customer.retail_birthday = tomorrow
+        self.customer.retail_birthday = fields.Date.context_today(self.customer)
+        self.customer.retail_birthday = "1990-02-28"
+        self.assertEqual(self.customer.retail_birthday_month, "2")
 
     def test_malformed_phone_is_refused(self):
         for phone in ("hello", "09012abc67", "123", "+84 90 123 4567 8901 234", "090#123#4567"):
@@ -141,8 +141,8 @@ class TestCustomerFields(RetailCommon):
 @tagged("post_install", "-at_install")
 class TestCustomerScreens(RetailCommon):
     def test_kanban_declares_every_field_it_reads(self):
-        """A card reading an undeclared field crashes the whole kanban (the default view on
-        a phone): for every role, each record.<field> the cards read is in the view."""
+        """A kanban card reading an undeclared field crashes the whole kanban (the default view on
+        a phone): for every role, each record.<field> the opportunities read is in the view."""
         plain_user = new_test_user(self.env, login="retail_plain", groups="base.group_user")
         for user in (self.env.user, self.salesman, self.cashier, plain_user):
             with self.subTest(user=user.login):
@@ -156,7 +156,7 @@ class TestCustomerScreens(RetailCommon):
                     for name in re.findall(r"record\.(\w+)\.raw_value", node.get(attr, ""))
                 }
                 self.assertLessEqual(read, declared)
-                self.assertEqual("loyalty_points" in declared, user != plain_user)
+                self.assertEqual("retail_loyalty_points" in declared, user != plain_user)
 
     def test_new_customer_is_a_person(self):
         for xmlid in ("account.res_partner_action_customer", "contacts.action_contacts"):
@@ -331,7 +331,7 @@ class TestDuplicateWarning(RetailCommon):
 class TestMerge(RetailCommon):
     def test_merge_keeps_retail_data_of_both(self):
         other = self.Partner.create({
-            "name": "Nguyễn Văn An (cũ)", "birthday": "1985-05-05", "gender": "male",
+            "name": "Nguyễn Văn An (cũ)", "retail_birthday": "1985-05-05", "retail_gender": "male",
         })
         self._sell(self.customer, 100000, "2026-01-10")
         self._sell(other, 50000, "2026-02-20")
@@ -344,8 +344,8 @@ class TestMerge(RetailCommon):
             wizard.action_merge()
         self.assertFalse(other.exists())
         self.assertEqual(self.customer.ref, dst_code)
-        self.assertEqual(self.customer.birthday, fields.Date.to_date("1985-05-05"))
-        self.assertEqual(self.customer.gender, "male")
+        self.assertEqual(self.customer.retail_birthday, fields.Date.to_date("1985-05-05"))
+        self.assertEqual(self.customer.retail_gender, "male")
         self.assertStats(self.customer, 150000, 2, "2026-02-20")
         self.assertTrue(any(src_code in message.body for message in self.customer.message_ids))
 
@@ -368,8 +368,8 @@ class TestMerge(RetailCommon):
             wizard.action_merge()
         self.env.cr.flush()
         self.customer.invalidate_recordset()
-        self.assertEqual(self.customer.debt_amount, 400000)
-        self.assertEqual(self.customer.loyalty_points, 40)
+        self.assertEqual(self.customer.retail_debt_amount, 400000)
+        self.assertEqual(self.customer.retail_loyalty_points, 40)
         self.assertIn(segment.tag_id, self.customer.category_id)
 
 
@@ -382,8 +382,8 @@ class TestAccess(RetailCommon):
 
     def test_salesman_creates_and_reads_customers(self):
         partner = self.Partner.with_user(self.salesman).create({
-            "name": "Khách của NV", "phone": "0987654321", "gender": "female",
-            "birthday": "2000-01-01",
+            "name": "Khách của NV", "phone": "0987654321", "retail_gender": "female",
+            "retail_birthday": "2000-01-01",
         })
         self.assertRegex(partner.ref, r"^KH\d{6}$")
         self.assertEqual(partner.retail_purchase_count, 0)

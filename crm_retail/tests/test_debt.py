@@ -36,10 +36,10 @@ class DebtCommon(RetailCommon):
         partner = partner.with_company(company or self.company)
         partner.invalidate_recordset()
         self.assertRecordValues(partner, [{
-            "debt_amount": amount,
-            "debt_overdue_amount": overdue,
-            "debt_overdue_days": days,
-            "debt_status": status,
+            "retail_debt_amount": amount,
+            "retail_debt_overdue_amount": overdue,
+            "retail_debt_overdue_days": days,
+            "retail_debt_status": status,
         }])
 
     def _receivable_balance(self, company=None, date=None):
@@ -63,7 +63,7 @@ class TestDebt(DebtCommon):
 
     def test_no_debt(self):
         self.assertDebt(self.customer, 0, 0, 0, "none")
-        self.assertIn(self.customer, self.Partner.search([("debt_status", "=", "none")]))
+        self.assertIn(self.customer, self.Partner.search([("retail_debt_status", "=", "none")]))
 
     def test_partial_payments_credit_notes_and_due_dates(self):
         invoice_a = self._sell(self.customer, 1000, "2026-01-31", due="2026-01-31")
@@ -83,13 +83,14 @@ class TestDebt(DebtCommon):
         self._unapplied_payment(self.customer, 100)
         self.assertDebt(self.customer, 300, 0, 0, "owes")
         self.assertEqual(
-            self.Partner.search([("debt_status", "=", "owes"), ("id", "=", self.customer.id)]),
+            self.Partner.search([("retail_debt_status", "=", "owes"), ("id", "=",
+                                                                       self.customer.id)]),
             self.customer)
         self.assertEqual(
-            self.Partner.search([("debt_amount", ">", 299), ("id", "=", self.customer.id)]),
+            self.Partner.search([("retail_debt_amount", ">", 299), ("id", "=", self.customer.id)]),
             self.customer)
         self.assertFalse(
-            self.Partner.search([("debt_amount", ">", 300), ("id", "=", self.customer.id)]))
+            self.Partner.search([("retail_debt_amount", ">", 300), ("id", "=", self.customer.id)]))
 
     def test_reversed_payment_and_unreconcile(self):
         invoice = self._sell(self.customer, 1000, "2026-02-28", due="2026-02-28")
@@ -140,7 +141,7 @@ class TestDebt(DebtCommon):
         self._sell(self.customer, 400, "2026-04-10", due="2026-04-10")
         self.assertDebt(self.customer, 400, 0, 0, "owes")
         with freeze_time("2026-04-20"):
-            self.Partner._cron_refresh_debt()
+            self.Partner._cron_retail_refresh_debt()
             self.assertDebt(self.customer, 400, 400, 10, "overdue")
             # Nothing changed since: a second run writes nothing.
             self.assertEqual(self.Partner._retail_debt_refresh(), [])
@@ -160,7 +161,7 @@ class TestDebt(DebtCommon):
             with self._record_queries() as queries:
                 self.env.cr.flush()
             return len(queries), len([q for q in queries if "jsonb_object_agg" in q
-                                      and "debt_overdue_days" in q])
+                                      and "retail_debt_overdue_days" in q])
         post_for(1)  # caches warm
         self.assertEqual(post_for(3), post_for(12))
         self.assertEqual(post_for(3)[1], 1)
@@ -187,12 +188,12 @@ class TestDebt(DebtCommon):
         self.env.cr.flush()
         customers.invalidate_recordset()
         self.assertAlmostEqual(
-            sum(customers.mapped("debt_amount")), self._receivable_balance(), places=2)
+            sum(customers.mapped("retail_debt_amount")), self._receivable_balance(), places=2)
         for customer in customers:
             open_items = self.env["account.move.line"].search([
                 ("partner_id", "=", customer.id), ("parent_state", "=", "posted"),
                 ("account_id.account_type", "=", "asset_receivable")])
-            self.assertAlmostEqual(customer.debt_amount,
+            self.assertAlmostEqual(customer.retail_debt_amount,
                                    sum(open_items.mapped("amount_residual")), places=2)
         # Incremental refreshes agree with a full one.
         self.assertEqual(self.Partner._retail_debt_refresh(), [])
@@ -201,7 +202,7 @@ class TestDebt(DebtCommon):
             "partner_id": customer.id, "company_id": self.company.id,
             "date_from": "2026-02-01", "date_to": TODAY} for customer in customers])
         self.assertEqual(statements.mapped("closing_balance"),
-                         customers.mapped("debt_amount"))
+                         customers.mapped("retail_debt_amount"))
         # Aged receivables add up to the receivable balance, today and at past dates.
         Aging = self.env["retail.debt.aging.report"]
         for date in ("2026-01-31", "2026-02-20", "2026-03-10", TODAY):
@@ -282,7 +283,7 @@ class TestDebtAging(DebtCommon):
         self.assertTrue(Aging.with_user(self.cashier).search([]))
         with self.assertRaises(AccessError):
             Aging.with_user(self.salesman).search([])
-        self.assertEqual(self.customer.with_user(self.salesman).debt_amount, 1000)
+        self.assertEqual(self.customer.with_user(self.salesman).retail_debt_amount, 1000)
 
 
 @tagged("post_install", "-at_install")

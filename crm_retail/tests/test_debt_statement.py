@@ -141,14 +141,14 @@ class TestDebtStatement(RetailCommon):
         self.env.cr.flush()  # the debt figures are refreshed when the transaction flushes
         self.customer.invalidate_recordset()
         self.assertEqual(statement.closing_balance,
-                         self.customer.with_company(self.company).debt_amount)
+                         self.customer.with_company(self.company).retail_debt_amount)
 
         # the other company's statement holds only its own invoice
         other = self._statement(*FEBRUARY, company=self.company_2)
         self.assertRecordValues(other, [{
             "opening_balance": 0.0, "total_debit": 9999.0, "closing_balance": 9999.0}])
         self.assertEqual(other.closing_balance,
-                         self.customer.with_company(self.company_2).debt_amount)
+                         self.customer.with_company(self.company_2).retail_debt_amount)
 
     def test_consecutive_periods_join_up(self):
         january = self._statement("2026-01-01", "2026-01-31")

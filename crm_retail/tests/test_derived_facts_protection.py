@@ -12,15 +12,16 @@ from ..models.res_partner_loyalty import MAX_POINTS
 from ..models.retail_fields import DERIVED_FIELDS
 from .common import POINTS_SETTINGS, RetailCommon
 
-DEBT_FIELDS = ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"]
-LOYALTY_FIELDS = ["loyalty_points", "loyalty_points_total", "loyalty_tier_id",
+DEBT_FIELDS = ["retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
+               "retail_debt_status"]
+LOYALTY_FIELDS = ["retail_loyalty_points", "retail_loyalty_points_total", "retail_loyalty_tier_id",
                   "retail_total_sales", "retail_purchase_count", "retail_last_purchase_date",
                   "retail_stage_id"]
 INT4_MAX = 2_147_483_647
 
 
 class DerivedFactsCommon(RetailCommon):
-    """A customer with a posted overdue invoice (debt, points, statistics, a card in the
+    """A customer with a posted overdue invoice (debt, points, statistics, an opportunity in the
     pipeline) and one user per role."""
 
     @classmethod
@@ -54,9 +55,9 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
 
     def test_fixture_has_facts(self):
         facts = self._facts(self.customer, DEBT_FIELDS + LOYALTY_FIELDS)
-        self.assertEqual(facts["debt_amount"], 500000)
-        self.assertIn(facts["debt_status"], ("owes", "overdue"))
-        self.assertEqual(facts["loyalty_points"], 50)
+        self.assertEqual(facts["retail_debt_amount"], 500000)
+        self.assertIn(facts["retail_debt_status"], ("owes", "overdue"))
+        self.assertEqual(facts["retail_loyalty_points"], 50)
         self.assertEqual(facts["retail_purchase_count"], 1)
         self.assertTrue(facts["retail_stage_id"])
 
@@ -64,10 +65,11 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
         tier = self.env.ref("crm_retail.tier_diamond")
         stage = self.env.ref("crm_retail.stage_target")
         attempts = {
-            "debt": {"debt_amount": 0, "debt_overdue_amount": 0, "debt_overdue_days": 0,
-                     "debt_status": "none"},
-            "points": {"loyalty_points": 99999, "loyalty_points_total": 99999,
-                       "loyalty_tier_id": tier.id},
+            "debt": {"retail_debt_amount": 0, "retail_debt_overdue_amount": 0,
+                     "retail_debt_overdue_days": 0,
+                     "retail_debt_status": "none"},
+            "points": {"retail_loyalty_points": 99999, "retail_loyalty_points_total": 99999,
+                       "retail_loyalty_tier_id": tier.id},
             "sales": {"retail_total_sales": 0, "retail_purchase_count": 0,
                       "retail_last_purchase_date": False},
             "stage": {"retail_stage_id": stage.id},
@@ -76,8 +78,9 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
         }
         # A new customer may be created with a fact's default value (0, none), no other.
         forged = {
-            "debt": {"debt_amount": 1, "debt_overdue_amount": 1, "debt_overdue_days": 1,
-                     "debt_status": "overdue"},
+            "debt": {"retail_debt_amount": 1, "retail_debt_overdue_amount": 1,
+                     "retail_debt_overdue_days": 1,
+                     "retail_debt_status": "overdue"},
             "sales": {"retail_total_sales": 1, "retail_purchase_count": 1,
                       "retail_last_purchase_date": "2026-01-01"},
         }
@@ -101,10 +104,10 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
 
     def test_error_says_what_to_do_instead(self):
         with self.assertRaisesRegex(UserError, "journal items"):
-            self.customer.with_user(self.cashier).write({"debt_status": "none"})
+            self.customer.with_user(self.cashier).write({"retail_debt_status": "none"})
         with self.assertRaisesRegex(UserError, "points adjustment"):
-            self.customer.with_user(self.cashier).write({"loyalty_points": 1})
-        with self.assertRaisesRegex(UserError, "move the card"):
+            self.customer.with_user(self.cashier).write({"retail_loyalty_points": 1})
+        with self.assertRaisesRegex(UserError, "move the opportunity"):
             self.customer.with_user(self.salesman).write(
                 {"retail_stage_id": self.env.ref("crm_retail.stage_target").id})
 
@@ -116,16 +119,17 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
             default_debt_status="overdue", default_function="Kế toán",
         ).create({"name": "Khách mới"})
         partner = partner.sudo()
-        self.assertEqual(partner.loyalty_points, 0)
-        self.assertNotEqual(partner.loyalty_tier_id, diamond)
-        self.assertEqual(partner.debt_status, "none", "the company fallback")
+        self.assertEqual(partner.retail_loyalty_points, 0)
+        self.assertNotEqual(partner.retail_loyalty_tier_id, diamond)
+        self.assertEqual(partner.retail_debt_status, "none", "the company fallback")
         self.assertEqual(partner.function, "Kế toán", "other defaults still apply")
 
     def test_copies_carry_no_facts(self):
-        """Duplicating a customer, a card or an invoice gives the user's create no fact."""
+        """Duplicating a customer, an opportunity or an invoice gives the user's create no fact."""
         copy = self.customer.with_user(self.salesman).copy().sudo()
-        self.assertRecordValues(copy, [{"debt_amount": 0, "loyalty_points": 0,
-                                        "retail_purchase_count": 0, "loyalty_tier_id": False}])
+        self.assertRecordValues(copy, [{"retail_debt_amount": 0, "retail_loyalty_points": 0,
+                                        "retail_purchase_count": 0,
+                                        "retail_loyalty_tier_id": False}])
         self.assertFalse(self.lead.with_user(self.sales_manager).copy().retail_fact_step)
         self.assertFalse(self.invoice.with_user(self.cashier).copy().retail_points)
 
@@ -148,7 +152,7 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
                     self.assertRaisesRegex(UserError, "funnel step"):
                 self.Lead.with_user(self.salesman).create({"name": "Giả", **vals})
         self.assertEqual(self.lead.retail_fact_step, before)
-        # Dragging the card stays a person's right.
+        # Dragging the opportunity stays a person's right.
         stage = self.env.ref("crm_retail.stage_target")
         self.lead.with_user(self.sales_manager).write({"stage_id": stage.id})
         self.assertEqual(self.lead.retail_funnel_step, stage.retail_funnel_step)
@@ -177,10 +181,10 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
         invoice = self._sell(self.customer, 200000, date="2026-01-20", post=False)
         invoice.with_user(self.accountant).action_post()
         self.env.cr.flush()
-        facts = self._facts(self.customer, ["debt_amount", "loyalty_points",
+        facts = self._facts(self.customer, ["retail_debt_amount", "retail_loyalty_points",
                                             "retail_purchase_count"])
-        self.assertEqual(facts["debt_amount"], 700000)
-        self.assertEqual(facts["loyalty_points"], 70)
+        self.assertEqual(facts["retail_debt_amount"], 700000)
+        self.assertEqual(facts["retail_loyalty_points"], 70)
         self.assertEqual(facts["retail_purchase_count"], 2)
         self.assertEqual(invoice.retail_points, 20)
         self.customer.sudo().write({"retail_birthday_greeted_year": 2026})
@@ -202,8 +206,8 @@ class TestDerivedFactsWrite(DerivedFactsCommon):
             wizard.action_merge()
         self.env.cr.flush()
         self.assertFalse(other.exists())
-        facts = self._facts(self.customer, ["loyalty_points", "retail_purchase_count"])
-        self.assertEqual(facts["loyalty_points"], 60)
+        facts = self._facts(self.customer, ["retail_loyalty_points", "retail_purchase_count"])
+        self.assertEqual(facts["retail_loyalty_points"], 60)
         self.assertEqual(facts["retail_purchase_count"], 1)
 
 
@@ -238,8 +242,8 @@ class TestDerivedFactsRead(DerivedFactsCommon):
         Partner = self.Partner.with_user(self.plain)
         partner = Partner.create({"name": "Nhà cung cấp", "phone": "0912345678"})
         partner.write({"phone": "0912 345 679", "comment": "ok"})
-        self.assertFalse({"debt_amount", "loyalty_points"} & set(
-            Partner.fields_get(["debt_amount", "loyalty_points", "name"])))
+        self.assertFalse({"retail_debt_amount", "retail_loyalty_points"} & set(
+            Partner.fields_get(["retail_debt_amount", "retail_loyalty_points", "name"])))
         self.assertEqual(self.customer.with_user(self.plain).read(["name"])[0]["name"],
                          self.customer.name)
 
@@ -295,7 +299,7 @@ class TestDerivedFactsRead(DerivedFactsCommon):
             self.assertFalse(names - readable, etree.tostring(node)[:300])
 
     def test_engine_reads_as_superuser(self):
-        """A card created for a customer reads the statistics whoever creates it."""
+        """An opportunity created for a customer reads the statistics whoever creates it."""
         lead = self.Lead.with_user(self.sales_manager).create({
             "name": "Lần sau", "partner_id": self.customer.id, "type": "opportunity"})
         self.assertEqual(lead.stage_id, self.env.ref("crm_retail.stage_opportunity"))
@@ -312,7 +316,8 @@ class TestDerivedFactsBadInput(DerivedFactsCommon):
 
     def assertNothingSaved(self):
         self.assertEqual(self.env["retail.points.line"].search_count([]), self.history_count)
-        self.assertEqual(self._facts(self.customer, ["loyalty_points"])["loyalty_points"], 50)
+        self.assertEqual(self._facts(self.customer,
+                                     ["retail_loyalty_points"])["retail_loyalty_points"], 50)
 
     def test_adjust_points_bad_reason(self):
         for reason in (5, ["Quà"], {"lý do": 1}, 2.5, True):

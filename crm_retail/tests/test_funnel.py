@@ -64,8 +64,8 @@ class TestFunnel(RetailCommon):
     def test_invoice_without_card_creates_one(self):
         newcomer = self.Partner.create({"name": "Khách mới mua"})
         self._sell(newcomer, 100000)
-        card = self.env["crm.lead"].search([("partner_id", "=", newcomer.id)])
-        self.assertEqual(card.stage_id, self.stage["contract"])
+        opportunity = self.env["crm.lead"].search([("partner_id", "=", newcomer.id)])
+        self.assertEqual(opportunity.stage_id, self.stage["contract"])
         self.env.company.retail_create_lead_on_purchase = False
         other = self.Partner.create({"name": "Khách không thẻ"})
         self._sell(other, 100000)
@@ -103,7 +103,7 @@ class TestFunnel(RetailCommon):
         self._sell(friend, 100000)
         self.assertEqual(self.lead.stage_id, self.stage["advocate"])
 
-    def test_referral_set_on_the_card(self):
+    def test_referral_set_on_the_opportunity(self):
         friend = self.Partner.create({"name": "Bạn qua thẻ"})
         self.Lead.create({"name": "Bạn", "type": "opportunity", "partner_id": friend.id,
                           "retail_referrer_id": self.customer.id})
@@ -115,7 +115,7 @@ class TestFunnel(RetailCommon):
         self._sell(self.customer, 100000, date=self._days_ago(20))
         self._sell(self.customer, 100000, date=self._days_ago(10))
         self.assertEqual(self.lead.stage_id, self.stage["repeat"])
-        # A person moves the card back: the same facts do not push it again...
+        # A person moves the opportunity back: the same facts do not push it again...
         self.lead.stage_id = self.stage["opportunity"]
         self._sell(self.customer, 100000, date=self._days_ago(5))
         self.assertEqual(self.lead.stage_id, self.stage["opportunity"])
@@ -124,19 +124,19 @@ class TestFunnel(RetailCommon):
         friend = self.Partner.create({"name": "Bạn", "retail_referrer_id": self.customer.id})
         self._sell(friend, 100000)
         self.assertEqual(self.lead.stage_id, self.stage["advocate"])
-        # And a lower fact never moves a card backward.
+        # And a lower fact never moves an opportunity backward.
         self._order(self.customer, self.lead)
         self.assertEqual(self.lead.stage_id, self.stage["advocate"])
 
-    def test_contacts_share_the_company_card(self):
+    def test_contacts_share_the_company_opportunity(self):
         shop = self.Partner.create({"name": "Cửa hàng Hoa", "is_company": True})
-        card = self.Lead.create({"name": "Hoa", "type": "opportunity", "partner_id": shop.id,
+        opportunity = self.Lead.create({"name": "Hoa", "type": "opportunity", "partner_id": shop.id,
                                  "stage_id": self.stage["opportunity"].id})
         buyer_1 = self.Partner.create({"name": "Chị Hoa", "parent_id": shop.id})
         buyer_2 = self.Partner.create({"name": "Anh Hùng", "parent_id": shop.id})
         self._sell(buyer_1, 100000, date=self._days_ago(3))
         self._sell(buyer_2, 100000, date=self._days_ago(1))
-        self.assertEqual(card.stage_id, self.stage["repeat"])
+        self.assertEqual(opportunity.stage_id, self.stage["repeat"])
         self.assertEqual(
             self.env["crm.lead"].search_count([("partner_id", "child_of", shop.id)]), 1)
 
@@ -160,27 +160,27 @@ class TestFunnel(RetailCommon):
 
     def test_funnel_report_counts_converts_and_times_stages(self):
         tracked = self.env["crm.lead"].with_context(tracking_disable=False, mail_notrack=False)
-        cards = tracked.create([
+        opportunities = tracked.create([
             {"name": f"Thẻ {i}", "type": "opportunity", "stage_id": self.stage["target"].id}
             for i in range(4)])
         self.env.flush_all()
         self.env.cr.precommit.run()
         # Two of four go on to Opportunity, one of those on to Quotation.
-        cards[:2].write({"stage_id": self.stage["opportunity"].id})
+        opportunities[:2].write({"stage_id": self.stage["opportunity"].id})
         self.env.flush_all()
         self.env.cr.precommit.run()
-        cards[:1].write({"stage_id": self.stage["quotation"].id})
+        opportunities[:1].write({"stage_id": self.stage["quotation"].id})
         self.env.flush_all()
         self.env.cr.precommit.run()
         groups = {stage: (count, converted) for stage, count, converted in
                   self.env["crm.retail.funnel.report"]._read_group(
-                      [("lead_id", "in", cards.ids)], ["stage_id"],
+                      [("lead_id", "in", opportunities.ids)], ["stage_id"],
                       ["__count", "converted:avg"])}
         self.assertEqual(groups[self.stage["target"]], (4, 0.5))
         self.assertEqual(groups[self.stage["opportunity"]], (2, 0.5))
         self.assertEqual(groups[self.stage["quotation"]], (1, 0.0))
         rows = self.env["crm.retail.funnel.report"].search(
-            [("lead_id", "=", cards[0].id)], order="entered_on, id")
+            [("lead_id", "=", opportunities[0].id)], order="entered_on, id")
         self.assertEqual(rows.mapped("funnel_step"), ["1", "2", "3"])
         self.assertTrue(all(row.days_in_stage >= 0 for row in rows))
 
@@ -220,7 +220,7 @@ class TestFunnel(RetailCommon):
         self.assertEqual(len(small), len(large), large)
 
     def test_card_of_a_first_purchase_belongs_to_the_selling_company(self):
-        """A customer shared by two companies buying from each gets a card in each; the
+        """A customer shared by two companies buying from each gets an opportunity in each; the
         pipeline of one company never shows the other's."""
         company_2 = self.setup_other_company(name="Chi nhánh Hà Nội")["company"]
         company_2.retail_create_lead_on_purchase = True
@@ -233,12 +233,14 @@ class TestFunnel(RetailCommon):
                 "name": "Hàng", "quantity": 1, "price_unit": 50000,
                 "tax_ids": [Command.clear()]})],
         }).action_post()
-        cards = self.Lead.search([("partner_id", "=", shared.id)])
-        self.assertEqual(sorted(cards.company_id.ids), sorted([self.env.company.id, company_2.id]))
-        self.assertTrue(all(card.stage_id == self.stage["contract"] for card in cards))
+        opportunities = self.Lead.search([("partner_id", "=", shared.id)])
+        self.assertEqual(sorted(opportunities.company_id.ids), sorted([self.env.company.id,
+                                                                       company_2.id]))
+        self.assertTrue(all(opportunity.stage_id == self.stage["contract"]
+                            for opportunity in opportunities))
 
     def test_each_card_names_its_own_documents(self):
-        """Posting a batch for many customers: each card's note names its customer's
+        """Posting a batch for many customers: each opportunity's note names its customer's
         invoice, not the batch's."""
         buyers = self.Partner.create([{"name": f"Khách lô {i}"} for i in range(3)])
         invoices = self.env["account.move"].create([{
@@ -249,8 +251,8 @@ class TestFunnel(RetailCommon):
         } for buyer in buyers])
         invoices.action_post()
         for invoice in invoices:
-            card = self.Lead.search([("partner_id", "=", invoice.partner_id.id)])
-            body = card.message_ids[0].body
+            opportunity = self.Lead.search([("partner_id", "=", invoice.partner_id.id)])
+            body = opportunity.message_ids[0].body
             self.assertIn(invoice.name, body)
             for other in invoices - invoice:
                 self.assertNotIn(other.name, body)

@@ -26,7 +26,8 @@ class TestVietnamese(TransactionCase):
         self.env["res.lang"]._activate_lang("vi_VN")
         self.env["ir.module.module"]._load_module_terms(["base", "crm_retail"], ["vi_VN"])
         Partner = self.env["res.partner"].with_context(lang="vi_VN")
-        self.assertEqual(Partner.fields_get(["gender"])["gender"]["string"], "Giới tính")
+        self.assertEqual(Partner.fields_get(["retail_gender"])["retail_gender"]["string"],
+                         "Giới tính")
         arch = Partner.get_view(self.env.ref("base.view_partner_form").id)["arch"]
         self.assertIn("Mã khách hàng", arch)
         self.assertIn("Lịch sử mua hàng", arch)

@@ -19,7 +19,7 @@ class TestInputCheck(TransactionCase):
         cls.Partner = cls.env["res.partner"].with_context(tracking_disable=True)
         cls.Tier = cls.env["retail.tier"]
         cls.customer = cls.Partner.create(
-            {"name": "Trần Thị Bình", "birthday": "1990-12-31", "gender": "female"})
+            {"name": "Trần Thị Bình", "retail_birthday": "1990-12-31", "retail_gender": "female"})
 
     def assertChecks(self, model, fname, good, bad):
         label = model._fields[fname]._description_string(self.env)
@@ -35,7 +35,7 @@ class TestInputCheck(TransactionCase):
     def test_each_type(self):
         nan, inf = float("nan"), float("inf")
         self.assertChecks(
-            self.Partner, "birthday",
+            self.Partner, "retail_birthday",
             [False, None, "", "1990-12-31", date(1990, 12, 31), datetime(1990, 12, 31, 8)],
             ["31/12/1990", "1990-02-30", "19900101", 19900101, "yesterday", True,
              ["1990-12-31"]])
@@ -45,7 +45,7 @@ class TestInputCheck(TransactionCase):
              date(2026, 1, 31)],
             ["2026-01-31 25:00:00", "now", 1769869800, date.today])
         self.assertChecks(
-            self.Partner, "gender", ["male", "other", ""],
+            self.Partner, "retail_gender", ["male", "other", ""],
             ["unknown", "Nam", "Male", 1, True, ["male"]])
         self.assertChecks(
             self.Tier, "sequence", [0, -3, 7.0, INT_MAX, INT_MIN],
@@ -65,14 +65,15 @@ class TestInputCheck(TransactionCase):
         self.assertChecks(self.Tier, "active", [True, 0, 1], ["false", "yes", 2, 1.0])
 
     def test_only_the_fields_asked(self):
-        check_field_values(self.Partner, {"gender": "robot", "no_such_field": object()},
-                           field_names=("birthday",))
+        check_field_values(self.Partner, {"retail_gender": "robot", "no_such_field": object()},
+                           field_names=("retail_birthday",))
         with self.assertRaisesRegex(ValidationError, "male, female, other"):
-            check_field_values(self.Partner, {"gender": "robot"}, field_names=("gender",))
+            check_field_values(self.Partner, {"retail_gender": "robot"},
+                               field_names=("retail_gender",))
 
     def test_refused_and_nothing_saved(self):
         count = self.Partner.search_count([])
-        for vals in ({"birthday": "31/12/1990"}, {"gender": "unknown"},
+        for vals in ({"retail_birthday": "31/12/1990"}, {"retail_gender": "unknown"},
                      {"retail_referrer_id": "KH000001"}, {"retail_no_reminder": "no"}):
             with self.subTest(vals=vals), self.assertRaises(ValidationError):
                 self.Partner.create({"name": "Khách sai", **vals})
@@ -80,7 +81,8 @@ class TestInputCheck(TransactionCase):
                 self.customer.write(vals)
         self.assertEqual(self.Partner.search_count([]), count)
         self.assertRecordValues(self.customer, [{
-            "birthday": date(1990, 12, 31), "gender": "female", "retail_referrer_id": False,
+            "retail_birthday": date(1990, 12,
+                                    31), "retail_gender": "female", "retail_referrer_id": False,
             "retail_no_reminder": False}])
 
         with self.assertRaisesRegex(ValidationError, "YYYY-MM-DD"):

@@ -17,13 +17,13 @@ class LoyaltyCommon(RetailCommon):
         cls.Line = cls.env["retail.points.line"]
 
     def assertPoints(self, partner, balance, lifetime=None):
-        partner.invalidate_recordset(["loyalty_points", "loyalty_points_total"])
-        self.assertEqual(partner.loyalty_points, balance)
+        partner.invalidate_recordset(["retail_loyalty_points", "retail_loyalty_points_total"])
+        self.assertEqual(partner.retail_loyalty_points, balance)
         lines = self.Line.search([("partner_id", "=", partner.id)])
         self.assertEqual(sum(lines.mapped("points_earned")) - sum(lines.mapped("points_used")),
                          balance, "the balance is the sum of the history")
         if lifetime is not None:
-            self.assertEqual(partner.loyalty_points_total, lifetime)
+            self.assertEqual(partner.retail_loyalty_points_total, lifetime)
 
     def _give(self, partner, points):
         return partner.retail_adjust_points(points, "Số dư đầu kỳ")
@@ -46,8 +46,8 @@ class TestEarning(LoyaltyCommon):
         cannot see the Sales app must not be stopped by the tiers' access rights."""
         accountant = new_test_user(self.env, login="retail_accountant_only",
                                    groups="account.group_account_invoice")
-        self.customer.sudo().loyalty_tier_id = self.env.ref("crm_retail.tier_gold")
-        multiplier = self.customer.loyalty_tier_id.points_multiplier
+        self.customer.sudo().retail_loyalty_tier_id = self.env.ref("crm_retail.tier_gold")
+        multiplier = self.customer.retail_loyalty_tier_id.points_multiplier
         invoice = self._sell(self.customer, 100000, post=False)
         invoice.with_user(accountant).action_post()
         self.assertEqual(invoice.retail_points, int(10 * multiplier))
@@ -135,7 +135,7 @@ class TestEarning(LoyaltyCommon):
         buyer = self.Partner.create({"name": "Chị Châu", "parent_id": shop.id})
         self._sell(buyer, 100000)
         self.assertPoints(shop, 10)
-        self.assertEqual(buyer.loyalty_points, 0)
+        self.assertEqual(buyer.retail_loyalty_points, 0)
 
     def test_bulk_posting_writes_points_set_based(self):
         partners = self.Partner.create([{"name": f"Khách {i}"} for i in range(30)])
@@ -145,7 +145,7 @@ class TestEarning(LoyaltyCommon):
                 "name": "x", "price_unit": 20000 * (i + 1), "tax_ids": [Command.clear()]})],
         } for i, partner in enumerate(partners)])
         moves.action_post()
-        self.assertEqual(partners.mapped("loyalty_points"), [2 * (i + 1) for i in range(30)])
+        self.assertEqual(partners.mapped("retail_loyalty_points"), [2 * (i + 1) for i in range(30)])
         self.assertEqual(self.Line.search_count([("move_id", "in", moves.ids)]), 30)
 
 
@@ -278,11 +278,11 @@ class TestRedemption(LoyaltyCommon):
                 "name": "x", "price_unit": 1, "retail_points_redeemed": 5})]})
         with self.assertRaisesRegex(UserError, "history"):
             self.customer.with_context(crm_retail_points_ledger=True).write(
-                {"loyalty_points": 99999})
+                {"retail_loyalty_points": 99999})
         with self.assertRaisesRegex(UserError, "history"):
-            self.Partner.create({"name": "Giả", "loyalty_points": 500})
+            self.Partner.create({"name": "Giả", "retail_loyalty_points": 500})
         with self.assertRaisesRegex(UserError, "history"):
-            self.customer.loyalty_tier_id = self.env.ref("crm_retail.tier_diamond")
+            self.customer.retail_loyalty_tier_id = self.env.ref("crm_retail.tier_diamond")
         with mute_logger("odoo.sql_db"), self.assertRaises(CheckViolation), \
                 self.env.cr.savepoint():
             self.draft.invoice_line_ids[:1].sudo().write({"retail_points_redeemed": -100})
@@ -328,7 +328,8 @@ class TestRedemption(LoyaltyCommon):
         with self.assertRaises(CheckViolation), self.env.cr.savepoint():
             # A balance per company, as Odoo stores company-dependent values.
             self.env.cr.execute(
-                "UPDATE res_partner SET loyalty_points = jsonb_build_object(%s, -1) WHERE id = %s",
+                "UPDATE res_partner SET retail_loyalty_points = jsonb_build_object(%s, -1)"
+                " WHERE id = %s",
                 [str(self.env.company.id), self.customer.id])
 
 
@@ -368,7 +369,7 @@ class TestHistoryAndAdjustments(LoyaltyCommon):
         with self.assertRaises(UserError):  # AccessError is a UserError too
             line.with_user(self.salesman).write({"description": "y"})
         with self.assertRaisesRegex(UserError, "history"):
-            self.customer.write({"loyalty_points": 999})
+            self.customer.write({"retail_loyalty_points": 999})
         self.assertPoints(self.customer, 10)
 
     def test_other_company_history_hidden(self):
@@ -421,19 +422,19 @@ class TestTiers(LoyaltyCommon):
         vip_prices = self.env["product.pricelist"].create({"name": "Giá VIP"})
         gold.pricelist_id = vip_prices
         self._give(self.customer, 10)
-        self.assertEqual(self.customer.loyalty_tier_id, member)
+        self.assertEqual(self.customer.retail_loyalty_tier_id, member)
         self._give(self.customer, 600)
-        self.assertEqual(self.customer.loyalty_tier_id, silver)
+        self.assertEqual(self.customer.retail_loyalty_tier_id, silver)
         self.customer.retail_adjust_points(-600, "Đổi quà")  # spending keeps the tier
-        self.assertEqual(self.customer.loyalty_tier_id, silver)
+        self.assertEqual(self.customer.retail_loyalty_tier_id, silver)
         self._give(self.customer, 2000)
-        self.assertEqual(self.customer.loyalty_tier_id, gold)
+        self.assertEqual(self.customer.retail_loyalty_tier_id, gold)
         self.assertEqual(self.customer.property_product_pricelist, vip_prices)
         # Neither the tier nor the balance is tracked in the chatter: the points engine
         # writes them, the points history is their record, and a message per purchase
         # would cost every posting.
-        self.assertNotIn("loyalty_tier_id", self.customer._track_get_fields())
-        self.assertNotIn("loyalty_points", self.customer._track_get_fields())
+        self.assertNotIn("retail_loyalty_tier_id", self.customer._track_get_fields())
+        self.assertNotIn("retail_loyalty_points", self.customer._track_get_fields())
 
     def test_losing_a_tier_drops_its_pricelist_not_a_manual_one(self):
         self.env.company.retail_tier_basis = "spend"
@@ -444,7 +445,8 @@ class TestTiers(LoyaltyCommon):
         invoice = self._sell(self.customer, 1200000, date=fields.Date.today())
         self.assertEqual(self.customer.property_product_pricelist, vip_prices)
         invoice.button_draft()
-        self.assertEqual(self.customer.loyalty_tier_id, self.env.ref("crm_retail.tier_member"))
+        self.assertEqual(self.customer.retail_loyalty_tier_id,
+                         self.env.ref("crm_retail.tier_member"))
         self.assertNotEqual(self.customer.property_product_pricelist, vip_prices)
 
     def test_multiplier_applies_to_points_earned(self):
@@ -459,8 +461,11 @@ class TestTiers(LoyaltyCommon):
         today = fields.Date.today()
         self._sell(self.customer, 800000, date=today - relativedelta(months=13))
         self._sell(self.customer, 600000, date=today - relativedelta(months=2))
-        self.assertEqual(self.customer.loyalty_tier_id, self.env.ref("crm_retail.tier_member"))
+        self.assertEqual(self.customer.retail_loyalty_tier_id,
+                         self.env.ref("crm_retail.tier_member"))
         self._sell(self.customer, 500000, date=today)
-        self.assertEqual(self.customer.loyalty_tier_id, self.env.ref("crm_retail.tier_silver"))
-        self.env["res.partner"]._cron_update_tiers()
-        self.assertEqual(self.customer.loyalty_tier_id, self.env.ref("crm_retail.tier_silver"))
+        self.assertEqual(self.customer.retail_loyalty_tier_id,
+                         self.env.ref("crm_retail.tier_silver"))
+        self.env["res.partner"]._cron_retail_update_tiers()
+        self.assertEqual(self.customer.retail_loyalty_tier_id,
+                         self.env.ref("crm_retail.tier_silver"))

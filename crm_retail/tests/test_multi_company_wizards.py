@@ -147,15 +147,15 @@ class TestMultiCompanyWizards(RetailCommon):
         self._assert_out_of_reach(aging, {"date": MONTH_START})
 
     def test_funnel_report(self):
-        card = self.env["crm.lead"].create({
+        opportunity = self.env["crm.lead"].create({
             "name": "Thẻ của A", "type": "opportunity", "company_id": self.company_a.id,
             "partner_id": self.customer_a.id,
         })
         self.env.flush_all()
-        rows = self._as_a("crm.retail.funnel.report").search([("lead_id", "=", card.id)])
+        rows = self._as_a("crm.retail.funnel.report").search([("lead_id", "=", opportunity.id)])
         self.assertTrue(rows)
         as_b = rows.with_user(self.user_b)
-        self.assertFalse(as_b.search([("lead_id", "=", card.id)]))
+        self.assertFalse(as_b.search([("lead_id", "=", opportunity.id)]))
         with self.assertRaises(AccessError):
             as_b.read(["lead_id"])
 

@@ -12,7 +12,7 @@ from .common import LINE_NAME, POINTS_SETTINGS, RetailCommon
 _logger = logging.getLogger(__name__)
 
 # What crm_retail adds to posting and commit: the points (history, balances, tiers), the
-# cards of the funnel, the credit limit, and the facts refreshed at commit (statistics,
+# opportunities of the funnel, the credit limit, and the facts refreshed at commit (statistics,
 # debt, funnel stage, segments). Skipping them leaves Odoo's own posting.
 ADDON_HOOKS = [
     ("account.move", "_retail_sync_points"),
@@ -28,7 +28,7 @@ class TestPostingQueries(RetailCommon):
     holds. Measured: ``action_post`` plus what commit runs (``cr.flush()``: the ORM's
     pending writes, then the precommit hooks, where the customer facts are refreshed and
     the chatter's tracking is written), in a request's context (the test classes switch
-    the chatter off in theirs), points and tiers on, cards created on first purchase.
+    the chatter off in theirs), points and tiers on, opportunities created on first purchase.
 
     Odoo's own posting grows per invoice (a number from the journal's sequence, a
     tracking message on each invoice: about a dozen queries each, measured here at
@@ -134,17 +134,17 @@ class TestPostingQueries(RetailCommon):
                          "crm_retail's queries grow with the batch")
 
     def test_first_purchases_constant_queries(self):
-        """100 first purchases (100 new cards moved, 100 customers reaching a tier) cost
+        """100 first purchases (100 new opportunities moved, 100 customers reaching a tier) cost
         crm_retail what 10 cost."""
         self._assert_constant(self._first_purchases)
 
     def test_repeat_purchases_constant_queries(self):
-        """100 repeat purchases of 10 customers (cards moved to Repeat, tiers moved) cost
+        """100 repeat purchases of 10 customers (opportunities moved to Repeat, tiers moved) cost
         crm_retail what 10 purchases of them cost."""
         self._assert_constant(self._repeat_purchases)
 
     def test_engine_figures_write_no_chatter(self):
-        """Posting logs the cards' moves in one batch of notes (with the stage's tracking
+        """Posting logs the opportunities' moves in one batch of notes (with the stage's tracking
         value), and writes no tracking message on the customer for its points or tier (the
         points history is their record)."""
         self.env.cr.execute("SELECT COALESCE(MAX(id), 0) FROM mail_message")
@@ -152,18 +152,20 @@ class TestPostingQueries(RetailCommon):
         moves = self._first_purchases(3)
         self._post_queries(moves)
         partners = moves.partner_id
-        self.assertTrue(all(partners.mapped("loyalty_tier_id")))
+        self.assertTrue(all(partners.mapped("retail_loyalty_tier_id")))
         messages = self.env["mail.message"].search([("id", ">", last_message)])
         self.assertFalse(messages.filtered(lambda m: m.model == "res.partner"))
-        cards = self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
-        self.assertEqual(len(cards), 3)
-        card_messages = messages.filtered(lambda m: m.model == "crm.lead")
+        opportunities = self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
+        self.assertEqual(len(opportunities), 3)
+        opportunity_messages = messages.filtered(lambda m: m.model == "crm.lead")
         # Each move's note carries the stage's tracking value: the funnel report's history.
-        self.assertEqual(card_messages.tracking_value_ids.field_id.mapped("name"), ["stage_id"])
+        self.assertEqual(opportunity_messages.tracking_value_ids.field_id.mapped("name"),
+                         ["stage_id"])
         self.assertEqual(
-            set(card_messages.filtered("tracking_value_ids").mapped("res_id")), set(cards.ids))
-        self.assertEqual(set(card_messages.mapped("res_id")), set(cards.ids))
-        self.assertEqual(set(card_messages.subtype_id.mapped("internal")), {True})
+            set(opportunity_messages.filtered("tracking_value_ids").mapped("res_id")),
+            set(opportunities.ids))
+        self.assertEqual(set(opportunity_messages.mapped("res_id")), set(opportunities.ids))
+        self.assertEqual(set(opportunity_messages.subtype_id.mapped("internal")), {True})
 
 
 def _statement(query):

@@ -92,5 +92,6 @@ class TestPurchaseStatistics(RetailCommon):
         small, large = retail_queries_when_posting(20), retail_queries_when_posting(40)
         self.assertEqual(len(small), len(large), large)
         # statistics: aggregate + update; points: history read, partner lock, line insert,
-        # balance update, tiers; funnel: purchases, cards, stages, card insert and update
+        # balance update, tiers; funnel: purchases, opportunities, stages, opportunity insert and
+        # update
         self.assertLessEqual(len(large), 16, large)

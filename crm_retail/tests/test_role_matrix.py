@@ -35,8 +35,9 @@ CHECKS = {
     "X": lambda error: isinstance(error, UserError),
 }
 
-DEBT_FIELDS = ["debt_amount", "debt_overdue_amount", "debt_overdue_days", "debt_status"]
-POINTS_FIELDS = ["loyalty_points", "loyalty_points_total", "loyalty_tier_id"]
+DEBT_FIELDS = ["retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
+               "retail_debt_status"]
+POINTS_FIELDS = ["retail_loyalty_points", "retail_loyalty_points_total", "retail_loyalty_tier_id"]
 STATS_FIELDS = ["retail_total_sales", "retail_purchase_count", "retail_last_purchase_date",
                 "retail_stage_id"]
 DERIVED_FIELDS = DEBT_FIELDS + POINTS_FIELDS + STATS_FIELDS
@@ -62,9 +63,10 @@ def _creates(action):
 def _cases():
     """(name, expectations for C S A M P I B, action(test, env), state(test) or None)."""
     derived_values = {
-        "debt_amount": 0.0, "debt_overdue_amount": 0.0, "debt_overdue_days": 0,
-        "debt_status": "none", "loyalty_points": 99999, "loyalty_points_total": 99999,
-        "loyalty_tier_id": lambda t: t.tier.id, "retail_total_sales": 1.0,
+        "retail_debt_amount": 0.0, "retail_debt_overdue_amount": 0.0, "retail_debt_overdue_days": 0,
+        "retail_debt_status": "none", "retail_loyalty_points": 99999,
+        "retail_loyalty_points_total": 99999,
+        "retail_loyalty_tier_id": lambda t: t.tier.id, "retail_total_sales": 1.0,
         "retail_purchase_count": 99, "retail_last_purchase_date": "2000-01-01",
         "retail_stage_id": lambda t: t.other_stage.id,
     }
@@ -191,8 +193,8 @@ def _cases():
         ("top customers (80/20): read", "+ + A + A A A",
          lambda t, env: _as(env, t.pareto_report).read(["revenue", "rank"]), None),
         # --- the funnel --------------------------------------------------------------
-        ("funnel: read the customer's card", "+ + A + A A A",
-         lambda t, env: _as(env, t.card).read(["stage_id", "partner_id"]), None),
+        ("funnel: read the customer's opportunity", "+ + A + A A A",
+         lambda t, env: _as(env, t.opportunity).read(["stage_id", "partner_id"]), None),
         ("funnel report: read", "+ + A + A A A",
          lambda t, env: _as(env, t.funnel_report).read(["stage_id", "days_in_stage"]), None),
         # --- debt: aging, statements, applying payments, reminders ------------------
@@ -284,7 +286,7 @@ class RoleMatrixCommon(RetailCommon):
         })
         cls.company_b = cls.setup_other_company(name="Cửa hàng B")["company"]
         cls.buyer = cls.Partner.create({
-            "name": "Chị Hoa", "company_id": cls.company_a.id, "gender": "female",
+            "name": "Chị Hoa", "company_id": cls.company_a.id, "retail_gender": "female",
             "email": "hoa@example.com", "customer_rank": 1,
         })
         cls.portal_customer = cls.Partner.create({"name": "Khách cổng", "email": "p@ex.com"})
@@ -335,9 +337,9 @@ class RoleMatrixCommon(RetailCommon):
         ])
         cls.tier = cls.env["retail.tier"].create({
             "name": "Hạng A", "threshold": 1000, "company_id": cls.company_a.id})
-        cls.card = cls.env["crm.lead"].search([("partner_id", "=", cls.buyer.id)])
+        cls.opportunity = cls.env["crm.lead"].search([("partner_id", "=", cls.buyer.id)])
         cls.other_stage = cls.env["crm.stage"].search(
-            [("id", "!=", cls.card.stage_id.id)], limit=1)
+            [("id", "!=", cls.opportunity.stage_id.id)], limit=1)
 
         # Segments, computed as the nightly run does.
         cls.segment = cls.env["retail.segment"].create({
@@ -355,7 +357,7 @@ class RoleMatrixCommon(RetailCommon):
         cls.pareto_report = cls.env["retail.segment.pareto.report"].search(
             [("partner_id", "=", cls.buyer.id), ("company_id", "=", cls.company_a.id)])
         cls.funnel_report = cls.env["crm.retail.funnel.report"].search(
-            [("lead_id", "=", cls.card.id)])
+            [("lead_id", "=", cls.opportunity.id)])
         cls.aging_report = cls.env["retail.debt.aging.report"].search(
             [("partner_id", "=", cls.buyer.id)])
 
@@ -387,7 +389,7 @@ class RoleMatrixCommon(RetailCommon):
         return self.env[model].sudo().with_context(active_test=False).search_count(domain)
 
     def points_state(self, partner):
-        return (self.snapshot(partner, ["loyalty_points", "loyalty_points_total"]),
+        return (self.snapshot(partner, ["retail_loyalty_points", "retail_loyalty_points_total"]),
                 self.count("retail.points.line", [("partner_id", "=", partner.id)]))
 
     def _user_env(self):
@@ -433,14 +435,14 @@ class RoleMatrixTests:
 
     def test_fixture(self):
         """Every record the cases work on exists: a case on nothing proves nothing."""
-        for name in ("points_line", "portal_line", "card", "member", "segment_report",
+        for name in ("points_line", "portal_line", "opportunity", "member", "segment_report",
                      "pareto_report", "funnel_report", "reminder"):
             self.assertEqual(len(getattr(self, name)), 1, name)
         self.assertTrue(self.aging_report)
         self.assertTrue(self.statement.line_ids)
         self.assertEqual(len(self.reconcile.line_ids), 1)
-        self.assertEqual(self.buyer.loyalty_points, 70)
-        self.assertEqual(self.buyer.debt_status, "overdue")
+        self.assertEqual(self.buyer.retail_loyalty_points, 70)
+        self.assertEqual(self.buyer.retail_debt_status, "overdue")
 
     def test_redeem_wizard_shows_only_readable_documents(self):
         """The redemption form opened on a document the user cannot read (another
@@ -519,22 +521,22 @@ class TestRoleOtherCompany(RoleMatrixTests, RoleMatrixCommon):
 
     def test_shared_customer_facts_follow_the_company(self):
         """A customer shared between the companies buys in A: company B's user sees B's
-        figures (none), not A's, and not A's automatic card."""
+        figures (none), not A's, and not A's automatic opportunity."""
         shared = self.customer
         self._sell(shared, 500000, date=LONG_AGO)
         shared.retail_adjust_points(7, "Quà ở cửa hàng A")
         self.env.cr.flush()
         self.assertTrue(self.env["crm.lead"].search([("partner_id", "=", shared.id)]),
-                        "company A's purchase gives the customer a card")
+                        "company A's purchase gives the customer an opportunity")
         env = self._user_env()
         as_b = _as(env, shared)
         self.assertRecordValues(as_b, [{
-            "debt_amount": 0.0, "loyalty_points": 0, "loyalty_points_total": 0,
+            "retail_debt_amount": 0.0, "retail_loyalty_points": 0, "retail_loyalty_points_total": 0,
             "retail_total_sales": 0.0, "retail_purchase_count": 0,
             "retail_last_purchase_date": False,
         }])
         self.assertFalse(env["crm.lead"].search([("partner_id", "=", shared.id)]),
-                         "the automatic card is company A's")
+                         "the automatic opportunity is company A's")
         self.assertFalse(env["crm.retail.funnel.report"].search(
             [("lead_id.partner_id", "=", shared.id)]))
 
@@ -567,7 +569,7 @@ class TestRolePortalPages(HttpCase):
         self.assertNotIn("987,654", page.text)
         # Nor by asking for the first customer's history or record.
         for url in (f"/my/points?partner_id={self.first.id}",
-                    f"/web/content/res.partner/{self.first.id}/loyalty_points"):
+                    f"/web/content/res.partner/{self.first.id}/retail_loyalty_points"):
             page = self.url_open(url)
             self.assertNotIn("987654", page.text, url)
             self.assertNotIn("987,654", page.text, url)

@@ -67,10 +67,10 @@ class TestSegmentRules(SegmentCommon):
 
     def test_age_groups_on_birthdays(self):
         ages = {
-            "turns_15": self._customer("Tròn 15", birthday="2011-03-01"),
-            "leap_day": self._customer("Sinh 29/2", birthday="2004-02-29"),
-            "turns_50": self._customer("Tròn 50", birthday="1976-03-01"),
-            "birthday_today": self._customer("Sinh nhật", birthday="2011-02-28"),
+            "turns_15": self._customer("Tròn 15", retail_birthday="2011-03-01"),
+            "leap_day": self._customer("Sinh 29/2", retail_birthday="2004-02-29"),
+            "turns_50": self._customer("Tròn 50", retail_birthday="1976-03-01"),
+            "birthday_today": self._customer("Sinh nhật", retail_birthday="2011-02-28"),
             "unknown": self._customer("Không rõ tuổi"),
         }
         expected = {
@@ -96,8 +96,8 @@ class TestSegmentRules(SegmentCommon):
             self._recompute()
         self.assertIn("segment_age_22_50", self._segments(ages["leap_day"]))  # 24
         self.assertIn("segment_age_15_22", self._segments(ages["turns_15"]))  # 16
-        later = self._customer("Tròn 15 hôm nay", birthday="2013-02-28")
-        younger = self._customer("Mai tròn 15", birthday="2013-03-01")
+        later = self._customer("Tròn 15 hôm nay", retail_birthday="2013-02-28")
+        younger = self._customer("Mai tròn 15", retail_birthday="2013-03-01")
         with freeze_time("2028-02-29 12:00:00"):
             self._recompute()
         self.assertIn("segment_age_15_22", self._segments(later))
@@ -144,25 +144,25 @@ class TestSegmentRules(SegmentCommon):
 
     def test_never_bought_prospects(self):
         """Contacts created outside the Customers menu have no customer rank, only a code:
-        a quotation or a pipeline card makes them customers who never bought; a quotation
+        a quotation or an opportunity makes them customers who never bought; a quotation
         of another company, or the code alone, does not."""
-        quoted, with_card, quoted_elsewhere, contact = self.Partner.create([
+        quoted, with_opportunity, quoted_elsewhere, contact = self.Partner.create([
             {"name": "Có báo giá"}, {"name": "Có cơ hội"}, {"name": "Báo giá công ty khác"},
             {"name": "Chỉ là liên hệ"},
         ])
         self.assertTrue(all(quoted.mapped("ref")), "coded like any customer")
-        self.assertFalse(any((quoted | with_card | contact).mapped("customer_rank")))
+        self.assertFalse(any((quoted | with_opportunity | contact).mapped("customer_rank")))
         # The quotation is made out to a contact person of the customer.
         person = self.Partner.create({"name": "Người mua", "parent_id": quoted.id})
         self.env["sale.order"].create({"partner_id": person.id})
         self.env["crm.lead"].create(
-            {"name": "Quan tâm gạo ST25", "type": "opportunity", "partner_id": with_card.id})
+            {"name": "Quan tâm gạo ST25", "type": "opportunity", "partner_id": with_opportunity.id})
         company_2 = self.setup_other_company()["company"]
         self.env["sale.order"].with_company(company_2).create(
             {"partner_id": quoted_elsewhere.id, "company_id": company_2.id})
         self._recompute()
         self.assertEqual(self._segments(quoted), {"segment_potential"})
-        self.assertEqual(self._segments(with_card), {"segment_potential"})
+        self.assertEqual(self._segments(with_opportunity), {"segment_potential"})
         self.assertFalse(self._segments(quoted_elsewhere))
         self.assertFalse(self._segments(contact))
         self.assertEqual(self.shipped["segment_potential"].match_count,
@@ -209,9 +209,9 @@ class TestSegmentRules(SegmentCommon):
             "name": "Nữ hoặc ở Huế", "match": "any", "gender": "female",
             "state_ids": [Command.set(hue.ids)],
         })
-        woman = self._customer("Chị Lan", gender="female")
-        from_hue = self._customer("Anh Minh", gender="male", state_id=hue.id)
-        other = self._customer("Anh Nam", gender="male")
+        woman = self._customer("Chị Lan", retail_gender="female")
+        from_hue = self._customer("Anh Minh", retail_gender="male", state_id=hue.id)
+        other = self._customer("Anh Nam", retail_gender="male")
         self._recompute(segment)
         self.assertEqual(self._holders(segment), woman | from_hue)
         segment.match = "all"
@@ -221,8 +221,8 @@ class TestSegmentRules(SegmentCommon):
         self.assertEqual(self._holders(segment), from_hue | other)
 
     def test_live_count(self):
-        self._customer("Bé Na", birthday="2020-05-05")
-        self._customer("Cụ Tư", birthday="1940-05-05")
+        self._customer("Bé Na", retail_birthday="2020-05-05")
+        self._customer("Cụ Tư", retail_birthday="1940-05-05")
         draft = self.Segment.new({"name": "Trẻ em", "use_age": True, "age_to": 15})
         self.assertEqual(draft.match_count, 1)
         draft.age_to = 0
@@ -330,7 +330,7 @@ class TestSegmentMembership(SegmentCommon):
              "category_id": [Command.link(cls.points.tag_id.id),
                              Command.link(cls.important.tag_id.id)]},
         ])
-        (cls.rich | cls.tagged_rich).sudo().write({"loyalty_points": 150})
+        (cls.rich | cls.tagged_rich).sudo().write({"retail_loyalty_points": 150})
 
     def test_manual_tags_survive(self):
         self._recompute(self.points)
@@ -341,7 +341,7 @@ class TestSegmentMembership(SegmentCommon):
         # Nothing changed: nothing written.
         self.assertEqual(self._recompute(self.points), (0, 0))
         # The rule stops matching: its tag goes, the tags set by hand stay.
-        (self.rich | self.tagged_rich).sudo().write({"loyalty_points": 10})
+        (self.rich | self.tagged_rich).sudo().write({"retail_loyalty_points": 10})
         self.assertEqual(self._recompute(self.points), (0, 2))
         self.assertEqual(self._holders(self.points), self.tagged_rich | self.tagged_poor)
         self.assertIn(self.important.tag_id, self.tagged_poor.category_id)
@@ -390,12 +390,12 @@ class TestSegmentMembership(SegmentCommon):
 
     def test_recompute_partners(self):
         self._recompute(self.points)
-        (self.rich | self.poor).sudo().write({"loyalty_points": 500})
+        (self.rich | self.poor).sudo().write({"retail_loyalty_points": 500})
         self.env.cr.flush()
         self.Segment._recompute_partners(self.poor.ids)
         self.assertIn(self.poor, self._holders(self.points))
         self.assertIn(self.rich, self._holders(self.points))
-        self.rich.sudo().loyalty_points = 0
+        self.rich.sudo().retail_loyalty_points = 0
         self.Segment._recompute_partners(self.poor.ids)
         self.assertIn(self.rich, self._holders(self.points), "only the given customers")
         self.Segment._recompute_partners(self.rich.child_ids.ids + self.rich.ids)
@@ -411,7 +411,7 @@ class TestSegmentMembership(SegmentCommon):
         other = self.points.sudo().copy({"company_id": company_2.id})
         shared_rich = self.rich  # a shared contact: a customer of both companies
         # Points are per company: rich in the second company too.
-        shared_rich.sudo().with_company(company_2).write({"loyalty_points": 150})
+        shared_rich.sudo().with_company(company_2).write({"retail_loyalty_points": 150})
         with patch.object(type(self.env["ir.cron"]), "_commit_progress",
                           return_value=float("inf")) as progress:
             self.Segment._cron_recompute()
@@ -440,8 +440,8 @@ class TestSegmentMembership(SegmentCommon):
         def customers(number, offset):
             partners = self.Partner.create([{
                 "name": f"Khách {offset + i}", "customer_rank": 1,
-                "birthday": fields.Date.today() - relativedelta(years=10 + 3 * i, days=i),
-                "gender": "female" if i % 2 else "male",
+                "retail_birthday": fields.Date.today() - relativedelta(years=10 + 3 * i, days=i),
+                "retail_gender": "female" if i % 2 else "male",
             } for i in range(number)])
             for partner in partners[:2]:
                 self._sell(partner, (offset + 1) * MILLION, "2026-02-01")
@@ -651,7 +651,7 @@ class TestSegmentBrokenRule(SegmentCommon):
         self.assertEqual(self._holders(self.broken) & (first | second), first | second)
 
     def test_install_computes_segments(self):
-        child = self._customer("Bé Hai", birthday="2020-05-05")
+        child = self._customer("Bé Hai", retail_birthday="2020-05-05")
         self.assertFalse(self._segments(child))
         post_init_hook(self.env)
         self.assertIn("segment_age_under_15", self._segments(child))

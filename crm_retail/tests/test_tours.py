@@ -56,7 +56,7 @@ class TestAccountantTour(RetailHttpCommon):
         self.assertEqual(new.payment_state, "partial")
         self.env.cr.flush()
         customer.invalidate_recordset()
-        self.assertEqual(customer.debt_amount, 1_500_000)
+        self.assertEqual(customer.retail_debt_amount, 1_500_000)
         # ... and it holds this customer's statement: the client asks for a report with data
         # by its name only (/report/pdf/<name>?options=...), the customer in the context.
         self.assertIn("o_retail_debt_statement", statements[0])

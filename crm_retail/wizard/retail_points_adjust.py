@@ -12,7 +12,8 @@ class RetailPointsAdjust(models.TransientModel):
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, default=lambda self: self.env.company)
     # As the user, not as superuser: a customer the user cannot read shows no balance.
-    points_available = fields.Integer(related="partner_id.loyalty_points", compute_sudo=False)
+    points_available = fields.Integer(related="partner_id.retail_loyalty_points",
+                                      compute_sudo=False)
     points = fields.Integer(
         string="Points to Add", required=True,
         help="Positive to give points, negative to take them away.",

@@ -58,7 +58,7 @@ class RetailPointsRedeem(models.TransientModel):
     def _compute_points_available(self):
         for wizard in self:
             wizard.points_available = wizard.partner_id.with_company(
-                wizard.company_id or self.env.company).loyalty_points
+                wizard.company_id or self.env.company).retail_loyalty_points
             document = wizard.move_id or wizard.sale_order_id
             wizard.points_redeemable = document.retail_redeemable_points if document else 0
 

@@ -36,17 +36,17 @@ registry.category("web_tour.tours").add("crm_retail_pipeline_tour", {
             },
         },
         {
-            content: "drag the card from Opportunity to Quotation",
-            trigger: `${column(OPPORTUNITY)} .o_kanban_record:contains('Tour card')`,
+            content: "drag the opportunity from Opportunity to Quotation",
+            trigger: `${column(OPPORTUNITY)} .o_kanban_record:contains('Tour opportunity')`,
             run: `drag_and_drop (${column(QUOTATION)})`,
         },
         {
-            content: "open the card, now in Quotation",
-            trigger: `${column(QUOTATION)} .o_kanban_record:contains('Tour card')`,
+            content: "open the opportunity, now in Quotation",
+            trigger: `${column(QUOTATION)} .o_kanban_record:contains('Tour opportunity')`,
             run: "click",
         },
         {
-            content: "create a quotation from the card",
+            content: "create a quotation from the opportunity",
             trigger: ".o_form_view button[name=action_sale_quotations_new]",
             run: "click",
         },
@@ -60,12 +60,12 @@ registry.category("web_tour.tours").add("crm_retail_pipeline_tour", {
             trigger: ".o_form_view .o_form_saved",
         },
         {
-            content: "back to the card",
-            trigger: ".o_breadcrumb a:contains('Tour card')",
+            content: "back to the opportunity",
+            trigger: ".o_breadcrumb a:contains('Tour opportunity')",
             run: "click",
         },
         {
-            content: "the card sits in Quotation",
+            content: "the opportunity sits in Quotation",
             trigger: `.o_statusbar_status .o_arrow_button_current:contains('${QUOTATION}')`,
         },
         {
@@ -83,7 +83,7 @@ registry.category("web_tour.tours").add("crm_retail_pipeline_tour", {
             trigger: `.o_breadcrumb .active:contains('${FUNNEL_REPORT}')`,
         },
         {
-            content: "one card entered Opportunity and went on (100% conversion), one is in Quotation",
+            content: "one opportunity entered Opportunity and went on (100% conversion), one is in Quotation",
             trigger: `.o_pivot tr:has(.o_pivot_header_cell_closed:contains('${QUOTATION}')) .o_pivot_cell_value`,
             run() {
                 const row = (stage) => {
@@ -97,7 +97,7 @@ registry.category("web_tour.tours").add("crm_retail_pipeline_tour", {
                 };
                 const opportunity = row(OPPORTUNITY);
                 const quotation = row(QUOTATION);
-                // measures: Cards, Conversion, Days in Stage, Expected Revenue
+                // measures: Opportunities, Conversion, Days in Stage, Expected Revenue
                 if (opportunity[0] !== "1" || !opportunity[1].startsWith("100")) {
                     throw new Error(`Opportunity row: ${opportunity.join(" | ")}`);
                 }
