@@ -136,15 +136,17 @@ class ResPartner(models.Model):
             [("company_id", "in", [company.id, False])], order="threshold desc, id"
         )
         metric = partners._retail_tier_metric()
-        # One write per move (old tier -> new tier), not one per customer.
-        moves = defaultdict(self.browse)
+        # One write per move (old tier -> new tier), not one per customer; ids gathered in
+        # lists (a recordset union per customer would be quadratic).
+        moves = defaultdict(list)
         # The engine's figures are not tracked: no chatter message per customer.
         partners = partners.sudo().with_company(company).with_context(mail_notrack=True)
         for partner in partners:
             tier = next((t for t in tiers if metric[partner.id] >= t.threshold), tiers.browse())
             if partner.retail_loyalty_tier_id != tier:
-                moves[partner.retail_loyalty_tier_id, tier] |= partner
-        for (old_tier, tier), moving in moves.items():
+                moves[partner.retail_loyalty_tier_id, tier].append(partner.id)
+        for (old_tier, tier), moving_ids in moves.items():
+            moving = partners.browse(moving_ids)
             moving.write({"retail_loyalty_tier_id": tier.id})
             # The tier's pricelist replaces the previous tier's, never one set by hand.
             if not tier.pricelist_id and old_tier.pricelist_id:
