@@ -5,13 +5,16 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, formatLang
+from odoo.tools import SQL, formatLang, mute_logger, split_every
 
+from .retail_customer_facts import BUSY_ERRORS
 from .retail_fields import LOYALTY_READERS, SALE_MOVE_TYPES
 
 # Points one adjustment or redemption may move: far beyond any shop's need, and far
 # enough below the database's integer limit that no balance can overflow it.
 MAX_POINTS = 1_000_000_000
+# Customers per transaction of the nightly tier update.
+TIER_BATCH_SIZE = 200
 POINTS_AGGREGATES = SQL("""
     jsonb_object_agg(company_id::text, balance) AS balance,
     jsonb_object_agg(company_id::text, earned) AS earned,
@@ -174,7 +177,13 @@ class ResPartner(models.Model):
     @api.model
     def _cron_retail_update_tiers(self):
         """Nightly: tiers on spend move with time even when nothing is posted. Each
-        company updates its own customers and the shared ones that buy from it."""
+        company updates its own customers and the shared ones that buy from it.
+
+        Run by the scheduler, in batches committed with the cron's progress; a batch first
+        locks its customers, skipping those another transaction holds (a cashier, a cron on
+        another server): they are left to the scheduler's next call. Called otherwise (the
+        install hook, an upgrade), all in the caller's transaction."""
+        batches = []
         # A handful of companies.
         # pylint: disable-next=no-search-all
         for company in self.env["res.company"].sudo().search([]):
@@ -186,7 +195,27 @@ class ResPartner(models.Model):
                 ("retail_loyalty_points_line_ids.company_id", "=", company.id),
                 ("retail_invoice_ids.company_id", "=", company.id),
             ])
-            partners._retail_update_tiers()
+            if self.env.context.get("cron_id"):
+                batches += split_every(TIER_BATCH_SIZE, partners.ids, partners.browse)
+            else:
+                partners._retail_update_tiers()
+        if not batches:
+            return
+        cron = self.env["ir.cron"]
+        cron._commit_progress(remaining=sum(len(batch) for batch in batches))
+        for batch in batches:
+            try:
+                # Savepoint: what another transaction committed since this one began
+                # fails the lock; the batch is then left as a whole.
+                with self.env.cr.savepoint():
+                    with mute_logger("odoo.sql_db"):
+                        locked = batch.try_lock_for_update(allow_referencing=True)
+                    locked._retail_update_tiers()
+            # psycopg2's error classes are C types pylint cannot see into.
+            except BUSY_ERRORS:  # pylint: disable=catching-non-exception
+                locked = batch.browse()
+            # On past the cron's time: a next call would start again from the first batch.
+            cron._commit_progress(len(locked))
 
     @api.model
     def _retail_check_points_number(self, points, positive=False):

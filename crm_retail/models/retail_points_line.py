@@ -2,7 +2,12 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger, split_every
+
+from .retail_customer_facts import BUSY_ERRORS
+
+# Customers per transaction of the nightly expiry.
+EXPIRY_BATCH_SIZE = 1000
 
 LINE_TYPES = [
     ("invoice", "Invoice"),
@@ -250,37 +255,83 @@ class RetailPointsLine(models.Model):
     def _cron_expire_points(self):
         """Expire, first in first out, the points earned more than the company's expiry
         period ago and not used since. One query per company; running it twice expires
-        nothing more."""
+        nothing more.
+
+        Run by the scheduler, in batches of customers committed with the cron's progress;
+        a batch first locks its customers, skipping those another transaction holds (a
+        cashier, a cron on another server): what they spend meanwhile changes what expires,
+        so the scheduler's next call expires theirs. Called otherwise, all in the caller's
+        transaction."""
         today = fields.Date.context_today(self)
+        batches = []
         for company in self.env["res.company"].sudo().search(
                 [("retail_points_expiry_months", ">", 0)]):
             cutoff = fields.Date.subtract(today, months=company.retail_points_expiry_months)
-            self.flush_model(["partner_id", "company_id", "points_earned", "points_used",
-                              "earned_on"])
-            # Everything used or expired so far consumed the oldest points first, so the
-            # part of the old points still unspent is what expires now.
-            self.env.cr.execute(SQL(
-                """
-                SELECT partner_id, to_expire FROM (
-                    SELECT partner_id,
-                           COALESCE(SUM(points_earned) FILTER (WHERE earned_on < %(cutoff)s), 0)
-                           - COALESCE(SUM(points_used), 0) AS to_expire
-                      FROM retail_points_line
-                     WHERE company_id = %(company)s
-                     GROUP BY partner_id
-                ) per_customer
-                 WHERE to_expire > 0
-                """,
-                cutoff=cutoff,
-                company=company.id,
-            ))
-            self._record([{
-                "partner_id": partner_id,
-                "company_id": company.id,
-                "line_type": "expiry",
-                "points_used": to_expire,
-                "earned_on": today,
-                "description": self.env._(
-                    "Points earned before %(date)s expired", date=cutoff),
-                "user_id": self.env.user.id,
-            } for partner_id, to_expire in self.env.cr.fetchall()], clamp=True)
+            if not self.env.context.get("cron_id"):
+                self._expire_points(company, cutoff, today)
+                continue
+            expiring = [partner_id for partner_id, _points
+                        in self._points_to_expire(company, cutoff)]
+            batches += [(company, cutoff, batch)
+                        for batch in split_every(EXPIRY_BATCH_SIZE, expiring)]
+        if not batches:
+            return
+        cron = self.env["ir.cron"]
+        cron._commit_progress(remaining=sum(len(batch) for *_key, batch in batches))
+        Partner = self.env["res.partner"].sudo()
+        for company, cutoff, batch in batches:
+            try:
+                # Savepoint: what another transaction committed since this one began
+                # fails the lock; the batch is then left as a whole.
+                with self.env.cr.savepoint():
+                    with mute_logger("odoo.sql_db"):
+                        locked = Partner.browse(batch).try_lock_for_update(
+                            allow_referencing=True)
+                    if locked:
+                        # Read again under the locks: what was spent since counts.
+                        self._expire_points(company, cutoff, today, locked.ids)
+            # psycopg2's error classes are C types pylint cannot see into.
+            except BUSY_ERRORS:  # pylint: disable=catching-non-exception
+                locked = Partner
+            if not cron._commit_progress(len(locked)):
+                return
+
+    @api.model
+    def _points_to_expire(self, company, cutoff, partner_ids=None):
+        """[(customer id, points to expire)] of the company at the cutoff, in one query."""
+        self.flush_model(["partner_id", "company_id", "points_earned", "points_used",
+                          "earned_on"])
+        # Everything used or expired so far consumed the oldest points first, so the
+        # part of the old points still unspent is what expires now.
+        self.env.cr.execute(SQL(
+            """
+            SELECT partner_id, to_expire FROM (
+                SELECT partner_id,
+                       COALESCE(SUM(points_earned) FILTER (WHERE earned_on < %(cutoff)s), 0)
+                       - COALESCE(SUM(points_used), 0) AS to_expire
+                  FROM retail_points_line
+                 WHERE company_id = %(company)s %(partner_filter)s
+                 GROUP BY partner_id
+            ) per_customer
+             WHERE to_expire > 0
+             ORDER BY partner_id
+            """,
+            cutoff=cutoff,
+            company=company.id,
+            partner_filter=SQL("AND partner_id = ANY(%s)", list(partner_ids))
+            if partner_ids is not None else SQL(),
+        ))
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _expire_points(self, company, cutoff, today, partner_ids=None):
+        self._record([{
+            "partner_id": partner_id,
+            "company_id": company.id,
+            "line_type": "expiry",
+            "points_used": to_expire,
+            "earned_on": today,
+            "description": self.env._("Points earned before %(date)s expired", date=cutoff),
+            "user_id": self.env.user.id,
+        } for partner_id, to_expire in self._points_to_expire(company, cutoff, partner_ids)],
+            clamp=True)
