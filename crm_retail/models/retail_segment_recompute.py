@@ -13,7 +13,7 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from . import retail_segment_diff as diff
 from . import retail_segment_facts as facts
@@ -271,7 +271,20 @@ class RetailSegment(models.Model):
         ir_cron = self.env["ir.cron"]
         ir_cron._commit_progress(remaining=len(segments))
         for company, company_segments in by_company:
-            added, removed = company_segments._recompute()
+            try:
+                # Another transaction (a cashier's posting, another server) may have changed
+                # some of these memberships since this one began: the company is left for
+                # the scheduler's next call (counted as not done) instead of failing the run.
+                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                    added, removed = company_segments._recompute()
+            # psycopg2's error classes are C types pylint cannot see into.
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:  # pylint: disable=catching-non-exception
+                _logger.info("Segments of %s: changed meanwhile, left for the next call",
+                             company.name)
+                self.env.invalidate_all()
+                if not ir_cron._commit_progress(0):
+                    break
+                continue
             _logger.info("Segments of %s recomputed: %s memberships added, %s removed",
                          company.name, added, removed)
             if not ir_cron._commit_progress(len(company_segments)):

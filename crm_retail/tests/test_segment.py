@@ -1,5 +1,6 @@
 from unittest.mock import patch
 
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, fields
@@ -422,6 +423,29 @@ class TestSegmentMembership(SegmentCommon):
         self.assertEqual(progress.call_args_list[0].kwargs, {"remaining": len(segments)})
         self.assertEqual(sum(call.args[0] for call in progress.call_args_list[1:]),
                          len(segments))
+
+    def test_cron_leaves_a_company_changed_meanwhile(self):
+        """A company whose memberships another transaction changed meanwhile is left for
+        the scheduler's next call (not counted done); the others are recomputed."""
+        company_2 = self.setup_other_company()["company"]
+        other = self.points.sudo().copy({"company_id": company_2.id})
+        Segment = type(self.Segment)
+        recompute = Segment._recompute
+
+        def busy_in_first_company(segments, *args, **kwargs):
+            if segments.company_id == self.env.company:
+                raise psycopg2.errors.SerializationFailure("concurrent update")
+            return recompute(segments, *args, **kwargs)
+
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress",
+                          return_value=float("inf")) as progress, \
+                patch.object(Segment, "_recompute", busy_in_first_company):
+            self.Segment._cron_recompute()
+        self.assertTrue(other.last_recompute)
+        self.assertFalse(self.points.last_recompute)
+        self.assertEqual(sum(call.args[0] for call in progress.call_args_list[1:]),
+                         len(self.Segment.search([("match", "!=", "manual"),
+                                                  ("company_id", "=", company_2.id)])))
 
     def test_query_count_flat(self):
         """The recompute's queries do not grow with the customers."""
