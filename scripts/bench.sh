@@ -9,6 +9,13 @@
 #   BENCH_CUSTOMERS, BENCH_SEED_CUSTOMERS, BENCH_INVOICE_LINES: smaller sizes, for trying.
 # Then cashiers posting at once for the same customers, vanilla beside crm_retail
 # (bench/contention.py; BENCH_CONTENTION=0 skips it, BENCH_CONTENTION_* set its sizes).
+# Then posting invoices, vanilla beside crm_retail, on the same two templates: 1,000 invoices
+# in batches of 100, each for a new customer or over 100 customers, time and queries of
+# action_post() and what commit runs, and one invoice at a time over HTTP, p50/p95
+# (bench/posting.py; BENCH_POSTING=0 skips it, BENCH_POSTING_* set its sizes, see there).
+# Then installing crm_retail on the benchmark database without it, timed and audited
+# (bench/install_on_history.sh; BENCH_INSTALL=0 skips it). BENCH_TRIALS=0 with the three
+# switches at 0 only builds (or updates) the benchmark database.
 # Exits non-zero only when the benchmark itself breaks; missed targets are printed as FAIL.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -105,17 +112,35 @@ for trial in $(seq 1 "$trials"); do
         || { tail -40 "$trial_log" >&2; quiet_drop "$trial_db"; log "trial $trial failed" >&2; exit 1; }
     quiet_drop "$trial_db"
 done
-python3 bench/report.py "$results"
+if [ "$trials" -gt 0 ]; then
+    python3 bench/report.py "$results"
+fi
 
-# Cashiers posting at once for the same customers: vanilla Odoo (crm_retail's dependencies
-# only) beside crm_retail, each trial on fresh copies (bench/contention.py).
-if [ "${BENCH_CONTENTION:-1}" != 0 ]; then
+# Installing crm_retail on a shop with history: the benchmark database without the addon
+# (bench/install_on_history.sh; BENCH_INSTALL=0 skips it).
+if [ "${BENCH_INSTALL:-1}" != 0 ]; then
+    bash bench/install_on_history.sh "$db"
+fi
+
+# Vanilla Odoo (crm_retail's dependencies only) beside crm_retail: two templates installed
+# the same way, shared by the two benchmarks below, which run each trial on fresh copies.
+if [ "${BENCH_CONTENTION:-1}" != 0 ] || [ "${BENCH_POSTING:-1}" != 0 ]; then
     vanilla=$(deps_template)
     with_addon="crm_retail_contention_tpl_$$"
     quiet_drop "$with_addon"
+    trap 'quiet_drop "$with_addon"' EXIT
     copy_db "$vanilla" "$with_addon"
     run_logged "$logdir/contention-install.log" "$ODOO" -c "$ODOO_CONF" -d "$with_addon" \
         -i crm_retail --stop-after-init --no-http --log-level=warn
-    "$VENV/bin/python" bench/contention.py "$vanilla" "$with_addon" || { quiet_drop "$with_addon"; exit 1; }
-    quiet_drop "$with_addon"
+fi
+
+# Cashiers posting at once for the same customers, each trial on fresh copies
+# (bench/contention.py).
+if [ "${BENCH_CONTENTION:-1}" != 0 ]; then
+    "$VENV/bin/python" bench/contention.py "$vanilla" "$with_addon"
+fi
+
+# Posting invoices, in batches in process and one at a time over HTTP (bench/posting.py).
+if [ "${BENCH_POSTING:-1}" != 0 ]; then
+    "$VENV/bin/python" bench/posting.py "$vanilla" "$with_addon"
 fi
