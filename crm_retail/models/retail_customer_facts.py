@@ -71,6 +71,12 @@ class RetailCustomerFacts(models.AbstractModel):
     def _refresh_or_queue(self, partner_ids, facts=None):
         """Refresh ``facts`` (None: all) of these customers now if their rows are free,
         else queue them. Returns True when refreshed now."""
+        # What the transaction marked for its flush so far is refreshed along, under the
+        # same locks, rather than by the flush the savepoint below would run first.
+        marked = self.env.cr.precommit.data.pop(MARKED, None)
+        if marked:
+            partner_ids = set(partner_ids) | marked
+            facts = None if facts is None else set(facts) | LEDGER_FACTS
         partner_ids = self._commercial_ids(partner_ids)
         if not partner_ids:
             return True

@@ -9,5 +9,5 @@ class RetailCustomerFacts(models.AbstractModel):
     def _on_facts_changed(self, partner_ids, facts):
         result = super()._on_facts_changed(partner_ids, facts)
         if facts is None or "segments" in facts:
-            self.env["retail.segment"].sudo()._recompute_partners(partner_ids)
+            self.env["retail.segment"].sudo()._recompute_partners(partner_ids, commercial=True)
         return result

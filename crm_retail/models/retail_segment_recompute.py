@@ -130,10 +130,11 @@ class RetailSegment(models.Model):
             groups[key] = groups.get(key, self.browse()) | segment
         return list(groups.values())
 
-    def _recompute(self, partner_ids=None):
+    def _recompute(self, partner_ids=None, commercial=False):
         """Recompute every active rule segment of these segments' companies (exclusive
-        groups decide together), for all the customers or only ``partner_ids``. Returns
-        the number of memberships added and removed.
+        groups decide together), for all the customers or only ``partner_ids`` (with
+        ``commercial``, already commercial partners). Returns the number of memberships
+        added and removed.
 
         A rule that fails is skipped with its exclusive group, and the error kept on the
         segment for the manager (:meth:`_recompute_company_guarded`): it never fails the
@@ -154,7 +155,7 @@ class RetailSegment(models.Model):
         segments._flush_for_facts()
         segments.flush_model()
         self.env["retail.segment.member"].flush_model()
-        if partner_ids is not None:
+        if partner_ids is not None and not commercial:
             self.env.cr.execute(SQL(
                 "SELECT DISTINCT commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
                 partner_ids))
@@ -250,12 +251,12 @@ class RetailSegment(models.Model):
             recomputed_ids=self.ids, skipped_ids=skipped.ids)
 
     @api.model
-    def _recompute_partners(self, partner_ids):
+    def _recompute_partners(self, partner_ids, commercial=False):
         """Recompute the segments of these customers only (after one of their invoices
-        was posted or reversed), in every company; RFM types follow at the next full
-        recompute."""
+        was posted or reversed; with ``commercial``, already commercial partners), in
+        every company; RFM types follow at the next full recompute."""
         segments = self.sudo().search([("match", "!=", "manual")])
-        return segments._recompute(partner_ids=list(partner_ids))
+        return segments._recompute(partner_ids=list(partner_ids), commercial=commercial)
 
     @api.model
     def _cron_recompute(self):
