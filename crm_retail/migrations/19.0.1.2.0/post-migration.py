@@ -1,5 +1,7 @@
 """19.0.1.2.0: the customer crons' methods carry the ``retail_`` prefix now; their records
-are noupdate, so their code is pointed at the new names here."""
+are noupdate, so their code is pointed at the new names here. Labels changed too (a
+pipeline "card" is an "opportunity"): an update keeps the translations a database has, so
+this version's are loaded over them."""
 from odoo import SUPERUSER_ID, api
 
 CRON_CODE = {
@@ -14,3 +16,5 @@ def migrate(cr, version):
         cron = env.ref(xmlid, raise_if_not_found=False)
         if cron:
             cron.code = code
+    langs = [code for code, _name in env["res.lang"].get_installed() if code != "en_US"]
+    env["ir.module.module"]._load_module_terms(["crm_retail"], langs, overwrite=True)
