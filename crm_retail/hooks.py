@@ -49,7 +49,7 @@ def post_init_hook(env):
         [row[0] for row in env.cr.fetchall()]).commercial_partner_id.ids)
     # Tiers: every existing customer gets the one its history reaches (Member at least)
     # now, not at the first nightly run.
-    Partner._cron_retail_update_tiers()
+    Partner._retail_update_all_tiers()
 
     # Segments: existing customers get theirs now rather than at the first nightly run;
     # after the facts above, which the rules read (a rule that fails is skipped).

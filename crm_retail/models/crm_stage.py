@@ -1,7 +1,7 @@
 from lxml import etree
 
 from odoo import api, fields, models
-from odoo.tools import SQL, file_open
+from odoo.tools import SQL, file_open, ormcache
 from odoo.tools.translate import TranslationImporter, get_po_paths
 
 FUNNEL_STEPS = [
@@ -128,11 +128,35 @@ class CrmStage(models.Model):
         ))
         self.env["crm.lead"].invalidate_model(["stage_id", "date_last_stage_update"])
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        stages = super().create(vals_list)
+        if any(vals.get("retail_funnel_step") for vals in vals_list):
+            self.env.registry.clear_cache()
+        return stages
+
+    def write(self, vals):
+        if {"retail_funnel_step", "sequence"} & vals.keys() and (
+                "retail_funnel_step" in vals or any(self.mapped("retail_funnel_step"))):
+            self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        if any(self.mapped("retail_funnel_step")):
+            self.env.registry.clear_cache()
+        return super().unlink()
+
     @api.model
     def _retail_funnel_stages(self):
-        """{step: the first stage standing for it}, in one query."""
+        """{step: the first stage standing for it}."""
+        return {step: self.browse(stage_id)
+                for step, stage_id in self._retail_funnel_stage_ids().items()}
+
+    # Read at every posting; stages change rarely (create, write and unlink clear it).
+    @ormcache()
+    def _retail_funnel_stage_ids(self):
         stages = self.sudo().search([("retail_funnel_step", "!=", False)], order="sequence, id")
         result = {}
         for stage in stages:
-            result.setdefault(int(stage.retail_funnel_step), stage)
+            result.setdefault(int(stage.retail_funnel_step), stage.id)
         return result

@@ -5,9 +5,8 @@ from typing import NamedTuple
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, formatLang, mute_logger, split_every
+from odoo.tools import SQL, formatLang, split_every
 
-from .retail_customer_facts import BUSY_ERRORS
 from .retail_fields import DEBT_FIELDS, DEBT_READERS
 
 # Customers per transaction of the nightly debt refresh.
@@ -198,42 +197,25 @@ class ResPartner(models.Model):
 
     @api.model
     def _cron_retail_refresh_debt(self):
-        """Nightly: overdue figures move with the calendar even when no entry changes.
-
-        Run by the scheduler, in batches of customers committed with the cron's progress;
-        a batch first locks its customers, skipping those another transaction holds (a
-        cashier, a cron on another server): a refresh over them would fail the whole run,
-        and their own refresh follows that transaction anyway. Called otherwise, one
-        statement in the caller's transaction."""
+        """Nightly: overdue figures move with the calendar even when no entry changes. In
+        batches committed with the cron's progress, each locking its customers first
+        (:meth:`~.retail_customer_facts.RetailCustomerFacts._run_in_locked_batches`): a
+        refresh over a customer a cashier holds would fail the whole run, and that
+        customer's own refresh follows the cashier's transaction anyway."""
         Partner = self.sudo()
-        if not self.env.context.get("cron_id"):
-            Partner._retail_debt_refresh()
-            return
         # Who has figures, or open items to have some: what a full refresh rewrites.
         facts = self.env["retail.sql.facts"]
         facts._receivables_flush()
-        self.env["res.partner"].flush_model(["retail_debt_status"])
+        Partner.flush_model(["retail_debt_status"])
         self.env.cr.execute(SQL(
             """SELECT id FROM res_partner WHERE retail_debt_status IS NOT NULL
                UNION SELECT partner_id FROM (%s) items ORDER BY 1""",
             facts._receivable_items(open_only=True)))
         partner_ids = [row[0] for row in self.env.cr.fetchall()]
-        cron = self.env["ir.cron"]
-        cron._commit_progress(remaining=len(partner_ids))
-        for batch in split_every(DEBT_BATCH_SIZE, partner_ids, Partner.browse):
-            try:
-                # Savepoint: what another transaction committed since this one began
-                # fails the lock; the batch is then left as a whole.
-                with self.env.cr.savepoint():
-                    with mute_logger("odoo.sql_db"):
-                        locked = batch.try_lock_for_update(allow_referencing=True)
-                    if locked:
-                        Partner._retail_debt_refresh(locked.ids)
-            # psycopg2's error classes are C types pylint cannot see into.
-            except BUSY_ERRORS:  # pylint: disable=catching-non-exception
-                locked = batch.browse()
-            # On past the cron's time: a next call would start again from the first batch.
-            cron._commit_progress(len(locked))
+        self.env["retail.customer.facts"]._run_in_locked_batches(
+            [(batch, Partner._retail_debt_refresh)
+             for batch in split_every(DEBT_BATCH_SIZE, partner_ids)],
+            resumable=False)
 
     @api.model
     def _retail_enforce_credit_limit(self, documents):

@@ -5,9 +5,8 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, formatLang, mute_logger, split_every
+from odoo.tools import SQL, formatLang, split_every
 
-from .retail_customer_facts import BUSY_ERRORS
 from .retail_fields import LOYALTY_READERS, SALE_MOVE_TYPES
 
 # Points one adjustment or redemption may move: far beyond any shop's need, and far
@@ -175,19 +174,14 @@ class ResPartner(models.Model):
         return {partner.id: partner.retail_loyalty_points_total for partner in self}
 
     @api.model
-    def _cron_retail_update_tiers(self):
-        """Nightly: tiers on spend move with time even when nothing is posted. Each
-        company updates its own customers and the shared ones that buy from it.
-
-        Run by the scheduler, in batches committed with the cron's progress; a batch first
-        locks its customers, skipping those another transaction holds (a cashier, a cron on
-        another server): they are left to the scheduler's next call. Called otherwise (the
-        install hook, an upgrade), all in the caller's transaction."""
-        batches = []
+    def _retail_tier_customers_by_company(self):
+        """{company: its customers whose tier it sets}: its own customers and the shared
+        ones that buy from it."""
+        customers = {}
         # A handful of companies.
         # pylint: disable-next=no-search-all
         for company in self.env["res.company"].sudo().search([]):
-            partners = self.with_company(company).sudo().search([
+            customers[company] = self.with_company(company).sudo().search([
                 ("parent_id", "=", False),
                 "|", ("company_id", "=", company.id),
                 "&", ("company_id", "=", False),
@@ -195,27 +189,29 @@ class ResPartner(models.Model):
                 ("retail_loyalty_points_line_ids.company_id", "=", company.id),
                 ("retail_invoice_ids.company_id", "=", company.id),
             ])
-            if self.env.context.get("cron_id"):
-                batches += split_every(TIER_BATCH_SIZE, partners.ids, partners.browse)
-            else:
-                partners._retail_update_tiers()
-        if not batches:
-            return
-        cron = self.env["ir.cron"]
-        cron._commit_progress(remaining=sum(len(batch) for batch in batches))
-        for batch in batches:
-            try:
-                # Savepoint: what another transaction committed since this one began
-                # fails the lock; the batch is then left as a whole.
-                with self.env.cr.savepoint():
-                    with mute_logger("odoo.sql_db"):
-                        locked = batch.try_lock_for_update(allow_referencing=True)
-                    locked._retail_update_tiers()
-            # psycopg2's error classes are C types pylint cannot see into.
-            except BUSY_ERRORS:  # pylint: disable=catching-non-exception
-                locked = batch.browse()
-            # On past the cron's time: a next call would start again from the first batch.
-            cron._commit_progress(len(locked))
+        return customers
+
+    @api.model
+    def _retail_update_all_tiers(self):
+        """Every company's customers in their tier, in the caller's transaction (the
+        install hook, an upgrade)."""
+        for customers in self._retail_tier_customers_by_company().values():
+            customers._retail_update_tiers()
+
+    @api.model
+    def _cron_retail_update_tiers(self):
+        """Nightly: tiers on spend move with time even when nothing is posted. In batches
+        committed with the cron's progress, each locking its customers first
+        (:meth:`~.retail_customer_facts.RetailCustomerFacts._run_in_locked_batches`)."""
+        def update_tiers(customers):
+            return lambda locked: customers.browse(locked)._retail_update_tiers()
+
+        batches = [
+            (batch, update_tiers(customers))
+            for customers in self._retail_tier_customers_by_company().values()
+            for batch in split_every(TIER_BATCH_SIZE, customers.ids)
+        ]
+        self.env["retail.customer.facts"]._run_in_locked_batches(batches, resumable=False)
 
     @api.model
     def _retail_check_points_number(self, points, positive=False):

@@ -91,7 +91,7 @@ class ResPartner(models.Model):
         if outdated:
             # Tiers were dropped with the former layout: every customer gets its own
             # again once the registry is ready (a fresh install does so in its hook).
-            self.pool.post_init(self._cron_retail_update_tiers)
+            self.pool.post_init(self._retail_update_all_tiers)
         # Installed on a database with history, or upgraded: fill the facts set-based.
         cr.execute(SQL(
             """

@@ -5,9 +5,7 @@ from functools import partial
 import pytz
 
 from odoo import api, fields, models
-from odoo.tools import SQL, format_date, mute_logger, split_every
-
-from .retail_customer_facts import BUSY_ERRORS
+from odoo.tools import SQL, format_date, split_every
 
 # Customers per transaction: a batch's mails, points and marks are committed together.
 BATCH_SIZE = 500
@@ -39,36 +37,21 @@ class RetailCustomerCare(models.AbstractModel):
     @api.model
     def _in_batches(self, items, process):
         """Call ``process`` on batches of ``items`` (customer ids, or rows starting with
-        one), committing each with the cron's progress. A batch first locks its customers:
-        those another transaction holds (a cashier, a cron on another server) are skipped,
-        since writing them after it committed would fail the whole batch. False when some
-        are skipped or the cron's time is up: the scheduler calls the cron again, and its
-        query selects what is left."""
-        if not items:
-            return True
-        cron = self.env["ir.cron"]
-        cron._commit_progress(remaining=len(items))
-        skipped = False
-        for batch in split_every(BATCH_SIZE, items):
-            customers = [item if isinstance(item, int) else item[0] for item in batch]
-            try:
-                # Savepoint: what another transaction committed since this one began
-                # fails the lock; the batch is then left as a whole.
-                with self.env.cr.savepoint():
-                    with mute_logger("odoo.sql_db"):
-                        locked = set(self.env["res.partner"].browse(
-                            customers).try_lock_for_update(allow_referencing=True).ids)
-                    batch = [item for item, customer in zip(batch, customers, strict=True)
-                             if customer in locked]
-                    if batch:
-                        process(batch)
-            # psycopg2's error classes are C types pylint cannot see into.
-            except BUSY_ERRORS:  # pylint: disable=catching-non-exception
-                batch = []
-            skipped = skipped or len(batch) < len(customers)
-            if not cron._commit_progress(len(batch)):
-                return False
-        return not skipped
+        one) whose customers it could lock, committing each with the cron's progress
+        (:meth:`~.retail_customer_facts.RetailCustomerFacts._run_in_locked_batches`).
+        False when some are skipped or the cron's time is up: the scheduler calls the cron
+        again, and its query selects what is left."""
+        def process_locked(batch):
+            def work(locked):
+                locked = set(locked)
+                process([item for item in batch
+                         if (item if isinstance(item, int) else item[0]) in locked])
+            return work
+
+        return self.env["retail.customer.facts"]._run_in_locked_batches([
+            ([item if isinstance(item, int) else item[0] for item in batch], process_locked(batch))
+            for batch in split_every(BATCH_SIZE, items)
+        ])
 
     @api.model
     def _send(self, partners, template_xmlid, company):

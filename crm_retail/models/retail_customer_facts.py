@@ -113,6 +113,42 @@ class RetailCustomerFacts(models.AbstractModel):
         segments — subscribes by overriding this method in its own file and calling
         super; the ledgers never call their subscribers."""
 
+    @api.model
+    def _run_in_locked_batches(self, batches, resumable=True):
+        """Under the scheduler: for each ``(customer ids, work)`` of ``batches``, lock the
+        customers and call ``work(locked ids)``, committing each batch with the cron's
+        progress. A batch first locks its customers without waiting: those another
+        transaction holds (a cashier, a cron on another server) are skipped, since writing
+        them after it committed would fail the whole batch, and are left to the
+        scheduler's next call.
+
+        ``resumable``: the cron's own query selects only what is left, so the run stops
+        when the cron's time is up; otherwise it carries on past it, since a next call
+        would start again from the first batch. Returns False when customers were skipped
+        or the run stopped early."""
+        if not batches:
+            return True
+        cron = self.env["ir.cron"]
+        cron._commit_progress(remaining=sum(len(customer_ids) for customer_ids, _work in batches))
+        complete = True
+        for customer_ids, work in batches:
+            try:
+                # Savepoint: what another transaction committed since this one began
+                # fails the lock; the batch is then left as a whole.
+                with self.env.cr.savepoint():
+                    with mute_logger("odoo.sql_db"):
+                        locked = self.env["res.partner"].sudo().browse(
+                            customer_ids).try_lock_for_update(allow_referencing=True).ids
+                    if locked:
+                        work(locked)
+            # psycopg2's error classes are C types pylint cannot see into.
+            except BUSY_ERRORS:  # pylint: disable=catching-non-exception
+                locked = []
+            complete = complete and len(locked) == len(set(customer_ids))
+            if not cron._commit_progress(len(locked)) and resumable:
+                return False
+        return complete
+
     # ------------------------------------------------------------------
     # The queue: customers refreshed after commit, or by the cron
     # ------------------------------------------------------------------

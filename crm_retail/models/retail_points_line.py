@@ -1,10 +1,9 @@
 from collections import defaultdict
+from functools import partial
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, mute_logger, split_every
-
-from .retail_customer_facts import BUSY_ERRORS
+from odoo.tools import SQL, split_every
 
 # Customers per transaction of the nightly expiry.
 EXPIRY_BATCH_SIZE = 1000
@@ -254,47 +253,22 @@ class RetailPointsLine(models.Model):
     @api.model
     def _cron_expire_points(self):
         """Expire, first in first out, the points earned more than the company's expiry
-        period ago and not used since. One query per company; running it twice expires
-        nothing more.
-
-        Run by the scheduler, in batches of customers committed with the cron's progress;
-        a batch first locks its customers, skipping those another transaction holds (a
-        cashier, a cron on another server): what they spend meanwhile changes what expires,
-        so the scheduler's next call expires theirs. Called otherwise, all in the caller's
-        transaction."""
+        period ago and not used since; running it twice expires nothing more. In batches
+        committed with the cron's progress, each locking its customers first
+        (:meth:`~.retail_customer_facts.RetailCustomerFacts._run_in_locked_batches`): what
+        a customer a cashier holds spends meanwhile changes what expires, so the
+        scheduler's next call expires theirs."""
         today = fields.Date.context_today(self)
         batches = []
         for company in self.env["res.company"].sudo().search(
                 [("retail_points_expiry_months", ">", 0)]):
             cutoff = fields.Date.subtract(today, months=company.retail_points_expiry_months)
-            if not self.env.context.get("cron_id"):
-                self._expire_points(company, cutoff, today)
-                continue
             expiring = [partner_id for partner_id, _points
                         in self._points_to_expire(company, cutoff)]
-            batches += [(company, cutoff, batch)
-                        for batch in split_every(EXPIRY_BATCH_SIZE, expiring)]
-        if not batches:
-            return
-        cron = self.env["ir.cron"]
-        cron._commit_progress(remaining=sum(len(batch) for *_key, batch in batches))
-        Partner = self.env["res.partner"].sudo()
-        for company, cutoff, batch in batches:
-            try:
-                # Savepoint: what another transaction committed since this one began
-                # fails the lock; the batch is then left as a whole.
-                with self.env.cr.savepoint():
-                    with mute_logger("odoo.sql_db"):
-                        locked = Partner.browse(batch).try_lock_for_update(
-                            allow_referencing=True)
-                    if locked:
-                        # Read again under the locks: what was spent since counts.
-                        self._expire_points(company, cutoff, today, locked.ids)
-            # psycopg2's error classes are C types pylint cannot see into.
-            except BUSY_ERRORS:  # pylint: disable=catching-non-exception
-                locked = Partner
-            if not cron._commit_progress(len(locked)):
-                return
+            # Read again under the locks: what was spent since counts.
+            expire = partial(self._expire_points, company, cutoff, today)
+            batches += [(batch, expire) for batch in split_every(EXPIRY_BATCH_SIZE, expiring)]
+        self.env["retail.customer.facts"]._run_in_locked_batches(batches)
 
     @api.model
     def _points_to_expire(self, company, cutoff, partner_ids=None):

@@ -139,8 +139,14 @@ class RetailSegment(models.Model):
         A rule that fails is skipped with its exclusive group, and the error kept on the
         segment for the manager (:meth:`_recompute_company_guarded`): it never fails the
         posting or the cron that runs the recompute."""
-        segments = self.sudo().search([
-            ("match", "!=", "manual"), ("company_id", "in", self.company_id.ids)])
+        return self.sudo().search([
+            ("match", "!=", "manual"), ("company_id", "in", self.company_id.ids),
+        ])._recompute_rule_segments(partner_ids, commercial)
+
+    def _recompute_rule_segments(self, partner_ids=None, commercial=False):
+        """:meth:`_recompute` of exactly these segments: every active rule segment of
+        their companies."""
+        segments = self
         if partner_ids is not None:
             # RFM quintiles are relative to all the customers, and a rule that failed is
             # retried by the full recompute only (not at every posting): those groups
@@ -256,7 +262,7 @@ class RetailSegment(models.Model):
         was posted or reversed; with ``commercial``, already commercial partners), in
         every company; RFM types follow at the next full recompute."""
         segments = self.sudo().search([("match", "!=", "manual")])
-        return segments._recompute(partner_ids=list(partner_ids), commercial=commercial)
+        return segments._recompute_rule_segments(list(partner_ids), commercial)
 
     @api.model
     def _cron_recompute(self):

@@ -79,6 +79,14 @@ class RetailCommon(AccountTestInvoicingCommon):
         }])
 
     @contextmanager
+    def _cron_progress(self):
+        """The cron's progress API, which commits, recorded instead."""
+        with patch.object(
+            type(self.env["ir.cron"]), "_commit_progress", return_value=float("inf")
+        ) as progress:
+            yield progress
+
+    @contextmanager
     def _record_queries(self):
         """The SQL this block runs on the test cursor, as text, in order (their number
         is the cursor's ``sql_log_count`` increase)."""

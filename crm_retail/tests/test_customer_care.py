@@ -1,5 +1,4 @@
 import unicodedata
-from contextlib import contextmanager
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -37,14 +36,6 @@ class CustomerCareCommon(RetailCommon):
             email = f"{ascii_name.replace(' ', '.').lower()}@example.com"
         return cls.Partner.create({"name": name, "retail_birthday": birthday, "email": email,
                                    **vals})
-
-    @contextmanager
-    def _cron_progress(self):
-        """The cron's progress API, which commits, recorded instead."""
-        with patch.object(
-            type(self.env["ir.cron"]), "_commit_progress", return_value=float("inf")
-        ) as progress:
-            yield progress
 
     def _run(self, cron, day):
         # Noon UTC: the same day in Vietnam, the company's country.

@@ -64,3 +64,55 @@ class TestCustomerFacts(RetailCommon):
         self.assertFalse(self.Queue.search([]))
         self.assertEqual(self.customer.retail_loyalty_points, 15)
         self.assertStats(self.customer, 150000, 1, "2026-01-15")
+
+
+@tagged("post_install", "-at_install")
+class TestLockedBatches(RetailCommon):
+    """The crons' batches: customers another transaction holds are skipped, never an
+    error; the run stops when the cron's time is up only when it can resume."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Facts = cls.env["retail.customer.facts"]
+        cls.other = cls.Partner.create({"name": "Trần Thị Bình"})
+
+    def _customer_busy(self, busy):
+        Partner = type(self.env["res.partner"])
+        try_lock = Partner.try_lock_for_update
+
+        def lock(records, *args, **kwargs):
+            if busy & records:
+                raise pg_errors.LockNotAvailable()
+            return try_lock(records, *args, **kwargs)
+        return patch.object(Partner, "try_lock_for_update", autospec=True, side_effect=lock)
+
+    def test_busy_batch_is_skipped_and_undone(self):
+        done = []
+
+        def rename(locked):
+            done.append(locked)
+            self.Partner.browse(locked).write({"comment": "seen"})
+            self.env.flush_all()
+            # What a concurrent update makes of the batch's own statements.
+            raise pg_errors.SerializationFailure()
+
+        with self._customer_busy(self.customer), self._cron_progress() as progress:
+            complete = self.Facts._run_in_locked_batches(
+                [(self.customer.ids, done.append), (self.other.ids, rename)])
+        self.assertFalse(complete)
+        self.assertEqual(done, [self.other.ids], "the busy customer's work never ran")
+        self.other.invalidate_recordset()
+        self.assertFalse(self.other.comment, "the failed batch was rolled back")
+        self.assertEqual(progress.call_args_list[0].kwargs, {"remaining": 2})
+        self.assertEqual([call.args for call in progress.call_args_list[1:]], [(0,), (0,)])
+
+    def test_time_up_stops_only_what_can_resume(self):
+        batches_done = []
+        batches = [(self.customer.ids, batches_done.append), (self.other.ids, batches_done.append)]
+        with self._cron_progress() as progress:
+            progress.return_value = 0  # no time left after the first batch
+            self.assertFalse(self.Facts._run_in_locked_batches(batches))
+            self.assertEqual(batches_done, [self.customer.ids])
+            self.assertTrue(self.Facts._run_in_locked_batches(batches, resumable=False))
+        self.assertEqual(batches_done, [self.customer.ids, self.customer.ids, self.other.ids])

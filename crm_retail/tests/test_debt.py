@@ -140,7 +140,7 @@ class TestDebt(DebtCommon):
     def test_time_passes(self):
         self._sell(self.customer, 400, "2026-04-10", due="2026-04-10")
         self.assertDebt(self.customer, 400, 0, 0, "owes")
-        with freeze_time("2026-04-20"):
+        with freeze_time("2026-04-20"), self._cron_progress():
             self.Partner._cron_retail_refresh_debt()
             self.assertDebt(self.customer, 400, 400, 10, "overdue")
             # Nothing changed since: a second run writes nothing.

@@ -43,6 +43,24 @@ class TestFunnel(RetailCommon):
         self.assertEqual(stages.mapped("retail_funnel_step"), [str(i) for i in range(1, 8)])
         self.assertEqual(stages.mapped("is_won"), [False] * 3 + [True] * 4)
 
+    def test_funnel_stages_follow_stage_changes(self):
+        """The stage of each step is cached; creating, renumbering, reordering and deleting
+        stages is seen at once."""
+        Stage = self.env["crm.stage"]
+        self.assertEqual(Stage._retail_funnel_stages()[5], self.stage["repeat"])
+        early = Stage.create({"name": "Quay lại sớm", "retail_funnel_step": "5",
+                              "sequence": self.stage["repeat"].sequence - 1})
+        self.assertEqual(Stage._retail_funnel_stages()[5], early)
+        early.sequence = self.stage["repeat"].sequence + 1
+        self.assertEqual(Stage._retail_funnel_stages()[5], self.stage["repeat"])
+        self.stage["repeat"].retail_funnel_step = False
+        self.assertEqual(Stage._retail_funnel_stages()[5], early)
+        early.unlink()
+        self.assertNotIn(5, Stage._retail_funnel_stages())
+        self._sell(self.customer, 100000, date=self._days_ago(10))
+        self._sell(self.customer, 50000, date=self._days_ago(2))
+        self.assertEqual(self.lead.stage_id, self.stage["contract"], "no stage for step 5")
+
     def test_odoo_default_stages_are_adopted(self):
         """Odoo's New/Qualified/Proposition/Won are the first four steps: their leads
         stay put and their xmlids still resolve."""

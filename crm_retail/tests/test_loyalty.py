@@ -400,17 +400,20 @@ class TestExpiry(LoyaltyCommon):
         self._earn_on(30, 400)
         self._earn_on(40, 10)
         self.customer.retail_adjust_points(-60, "Đổi quà")  # uses the oldest 50 and 10 more
-        self.Line._cron_expire_points()
+        with self._cron_progress():
+            self.Line._cron_expire_points()
         self.assertPoints(self.customer, 40, 120)  # the 20 left of the 400-day-old lapse
         expiry = self.Line.search([("line_type", "=", "expiry")])
         self.assertEqual(expiry.points_used, 20)
-        self.Line._cron_expire_points()
+        with self._cron_progress():
+            self.Line._cron_expire_points()
         self.assertEqual(self.Line.search_count([("line_type", "=", "expiry")]), 1)
         self.assertPoints(self.customer, 40)
 
     def test_no_expiry_when_disabled(self):
         self._earn_on(50, 5000)
-        self.Line._cron_expire_points()
+        with self._cron_progress():
+            self.Line._cron_expire_points()
         self.assertPoints(self.customer, 50)
 
 
@@ -466,6 +469,7 @@ class TestTiers(LoyaltyCommon):
         self._sell(self.customer, 500000, date=today)
         self.assertEqual(self.customer.retail_loyalty_tier_id,
                          self.env.ref("crm_retail.tier_silver"))
-        self.env["res.partner"]._cron_retail_update_tiers()
+        with self._cron_progress():
+            self.env["res.partner"]._cron_retail_update_tiers()
         self.assertEqual(self.customer.retail_loyalty_tier_id,
                          self.env.ref("crm_retail.tier_silver"))
