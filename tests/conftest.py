@@ -135,8 +135,23 @@ class OdooClient:
                        error.get("debug", ""))
 
 
+def wait_for_facts(db, timeout=60):
+    """Wait until the customer facts that the requests so far changed are refreshed. A
+    request refreshes them right after sending its response (only the points within it):
+    a client reading them back at once may be a few milliseconds ahead of them. Their
+    customers are queued with the request's transaction, and dequeued by the refresh."""
+    deadline = time.time() + timeout
+    while True:
+        queued = _shell(f'psql -X -tAd {db} -c "SELECT COUNT(*) FROM retail_customer_facts_queue"')
+        if queued == "0":
+            return
+        assert time.time() < deadline, f"{queued} customers still wait for their facts"
+        time.sleep(0.05)
+
+
 def run_audit(db):
     """``make audit`` on ``db``: asserts it exits 0 with no mismatch; returns its output."""
+    wait_for_facts(db)
     audit = subprocess.run(["bash", ROOT / "scripts" / "audit.sh"],
                            env={**PG_ENV, "DB_NAME": db}, capture_output=True, text=True)
     assert audit.returncode == 0, audit.stdout + audit.stderr

@@ -14,7 +14,7 @@ from collections import namedtuple
 from types import SimpleNamespace
 
 import pytest
-from conftest import ApiError, OdooClient
+from conftest import ApiError, OdooClient, wait_for_facts
 
 USER_ERROR = {"odoo.exceptions.UserError", "odoo.exceptions.ValidationError",
               "odoo.exceptions.MissingError"}
@@ -125,6 +125,7 @@ def shop(odoo_server):
 # ----------------------------------------------------------------------
 
 def _read(client, model, record_id, fnames):
+    wait_for_facts(client.db)
     return client.call(model, "read", ids=[record_id], fields=fnames,
                        context={"active_test": False})
 

@@ -41,6 +41,7 @@ from conftest import (
     _shell,
     run_audit,
     serve,
+    wait_for_facts,
 )
 
 # crm_retail.models.retail_customer_care.BATCH_SIZE (a constant, no parameter): one more
@@ -556,6 +557,8 @@ def test_every_cron_runs_once_across_two_servers(two_servers):
         SELECT partner_id, SUM(points_used) FROM retail_points_line
          WHERE line_type = 'expiry' GROUP BY partner_id""")))
     assert expired == Counter(dict.fromkeys(shop["expiring"], 1000))
+    # The cashiers' last requests refresh their customers after their responses.
+    wait_for_facts(env["db"], timeout=30)
     admin = env["admin"]
     read = admin.call("res.partner", "read", ids=shop["customers"], fields=[
         "retail_loyalty_points", "retail_loyalty_points_total", "retail_loyalty_tier_id",

@@ -4,7 +4,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import ApiError, OdooClient
+from conftest import ApiError, OdooClient, wait_for_facts
 
 
 def _unique_phone():
@@ -24,6 +24,7 @@ def _sell(client, partner_id, amount, move_type="out_invoice", date="2026-01-15"
 
 
 def _stats(client, partner_id):
+    wait_for_facts(client.db)
     (row,) = client.call("res.partner", "read", ids=[partner_id], fields=[
         "ref", "retail_total_sales", "retail_purchase_count", "retail_last_purchase_date"])
     return row

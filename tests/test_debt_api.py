@@ -3,7 +3,7 @@ figures."""
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import ApiError, OdooClient
+from conftest import ApiError, OdooClient, wait_for_facts
 
 INVOICE_DATE = "2026-01-10"
 
@@ -43,6 +43,7 @@ def _odoo_receivable(client, partner_id):
 
 
 def _debt(client, partner_id):
+    wait_for_facts(client.db)
     return client.call("res.partner", "read", ids=[partner_id], fields=[
         "retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
         "retail_debt_status", "credit"])[0]

@@ -14,6 +14,7 @@ from . import account_move_line
 from . import account_partial_reconcile
 from . import crm_lead
 from . import crm_stage
+from . import ir_http
 from . import ir_sequence
 from . import res_company
 from . import res_config_settings

@@ -78,10 +78,13 @@ class CrmLead(models.Model):
         # followers): one batch note per opportunity instead, carrying the stage's tracking value
         # (the funnel report reads the stage history from them), all in a few statements.
         new_fact = new_fact.with_context(mail_notrack=True)
-        new_fact.write({"retail_fact_step": step})
+        # One write per group (each costs crm its own bookkeeping).
+        if new_fact - to_move:
+            (new_fact - to_move).write({"retail_fact_step": step})
         if to_move:
             old_stages = {lead.id: lead.stage_id for lead in to_move}
-            to_move.with_context(mail_notrack=True).write({"stage_id": stage.id})
+            to_move.with_context(mail_notrack=True).write(
+                {"retail_fact_step": step, "stage_id": stage.id})
             notes = to_move._message_log_batch(bodies={
                 lead.id: self.env._("Moved to %(stage)s: %(reason)s",
                                     stage=stage.name, reason=reasons.get(lead.id, ""))

@@ -3,6 +3,7 @@ import logging
 from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
+from odoo.http import request
 from odoo.sql_db import Cursor
 from odoo.tools import SQL, mute_logger
 
@@ -12,6 +13,8 @@ _logger = logging.getLogger(__name__)
 MARKED = "crm_retail.facts_partners"
 # Customers queued by this transaction, refreshed right after it commits.
 QUEUED = "crm_retail.facts_queued"
+# Customers queued by an HTTP request's transaction, refreshed once its response is sent.
+AFTER_RESPONSE = "crm_retail.facts_after_response"
 # What documents, payments and opportunities change, refreshed when the transaction is flushed.
 LEDGER_FACTS = frozenset({"stats", "stage", "debt", "segments"})
 # Errors of a row that another transaction holds or has changed since our snapshot.
@@ -31,6 +34,13 @@ class RetailCustomerFacts(models.AbstractModel):
     customers it cannot take now are queued in the same transaction and refreshed
     right after it commits, in a READ COMMITTED transaction that waits for the rows
     instead of failing; the cron catches whatever a crash left in the queue.
+
+    In an HTTP request (a cashier posting from the browser or over the API), only the
+    points are refreshed in the request: the other facts of the customers it changed are
+    queued with its transaction and refreshed right after its response is sent
+    (:meth:`_defer_to_response`), so that the cashier does not wait for them; a client
+    reading them back at once may see them a few milliseconds behind. The test runner's
+    requests share the test's transaction and keep refreshing everything in it.
 
     Another addon adds a ledger fact by overriding :meth:`_refresh`, or a fact derived from
     them by overriding :meth:`_on_facts_changed` (calling super)."""
@@ -55,9 +65,34 @@ class RetailCustomerFacts(models.AbstractModel):
     @api.model
     def _flush_marked(self):
         partner_ids = self.env.cr.precommit.data.pop(MARKED, set())
-        if partner_ids:
+        if not partner_ids:
+            return
+        if self._in_http_request():
+            self.sudo()._queue(self._commercial_ids(partner_ids))
+        else:
             # Points are refreshed by the points history itself as it is written.
             self.sudo()._refresh_or_queue(partner_ids, facts=LEDGER_FACTS)
+
+    @api.model
+    def _in_http_request(self):
+        """Whether this transaction is an HTTP request's, which refreshes the ledger facts
+        after its response (the test runner's requests excepted: see the class)."""
+        # A test cursor is no Cursor.
+        return bool(request) and request.db and request.env is not None \
+            and request.env.cr is self.env.cr and isinstance(self.env.cr, Cursor)
+
+    @api.model
+    def _defer_to_response(self, response):
+        """Called by ``ir.http`` with the request's response, before its transaction
+        commits: the customers it queues are refreshed once the response is sent."""
+        cr = self.env.cr
+        if not self._in_http_request() or not (
+                cr.precommit.data.get(MARKED) or cr.postcommit.data.get(QUEUED)):
+            return
+        # Filled when the transaction commits (:meth:`_drain_after_commit`); a retried
+        # request starts again from an empty one.
+        pending = cr.postcommit.data[AFTER_RESPONSE] = set()
+        response.call_on_close(lambda: self._drain_safely(pending))
 
     @api.model
     def _commercial_ids(self, partner_ids):
@@ -72,8 +107,9 @@ class RetailCustomerFacts(models.AbstractModel):
         """Refresh ``facts`` (None: all) of these customers now if their rows are free,
         else queue them. Returns True when refreshed now."""
         # What the transaction marked for its flush so far is refreshed along, under the
-        # same locks, rather than by the flush the savepoint below would run first.
-        marked = self.env.cr.precommit.data.pop(MARKED, None)
+        # same locks, rather than by the flush the savepoint below would run first; in an
+        # HTTP request, that flush queues it for after the response instead.
+        marked = None if self._in_http_request() else self.env.cr.precommit.data.pop(MARKED, None)
         if marked:
             partner_ids = set(partner_ids) | marked
             facts = None if facts is None else set(facts) | LEDGER_FACTS
@@ -168,6 +204,16 @@ class RetailCustomerFacts(models.AbstractModel):
     @api.model
     def _drain_after_commit(self):
         partner_ids = self.env.cr.postcommit.data.pop(QUEUED, set())
+        after_response = self.env.cr.postcommit.data.get(AFTER_RESPONSE)
+        if after_response is not None:
+            after_response.update(partner_ids)
+        else:
+            self._drain_safely(partner_ids)
+
+    @api.model
+    def _drain_safely(self, partner_ids):
+        if not partner_ids:
+            return
         try:
             self._drain_in_new_transaction(partner_ids)
         except Exception:  # whatever it is, the cron refreshes what is left
