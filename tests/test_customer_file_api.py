@@ -73,19 +73,19 @@ def test_statistics_follow_posting_refunds_and_resets(admin):
     assert (row["retail_total_sales"], row["retail_purchase_count"]) == (-100000, 0)
 
 
-def test_points_at_once_other_facts_right_after_the_response(admin):
-    """The cashier's request refreshes the points it gives; the statistics and debt follow
-    right after its response, from the queue its transaction filled."""
+def test_invoice_points_at_once_customer_facts_right_after_the_response(admin):
+    """The cashier's request sets the invoice's points; the customer's balance, statistics
+    and debt follow right after its response, from the queue its transaction filled."""
     (partner_id,) = admin.call("res.partner", "create", vals_list=[{"name": "Khách quầy"}])
-    _sell(admin, partner_id, 250000)
-    (row,) = admin.call("res.partner", "read", ids=[partner_id],
-                        fields=["retail_loyalty_points"])
-    assert row["retail_loyalty_points"] == 25  # a point per 10,000, the default
+    move_id = _sell(admin, partner_id, 250000)
+    (move,) = admin.call("account.move", "read", ids=[move_id], fields=["retail_points"])
+    assert move["retail_points"] == 25  # a point per 10,000, the default
     wait_for_facts(admin.db)
     (row,) = admin.call("res.partner", "read", ids=[partner_id], fields=[
-        "retail_total_sales", "retail_purchase_count", "retail_debt_amount"])
-    assert (row["retail_total_sales"], row["retail_purchase_count"],
-            row["retail_debt_amount"]) == (250000, 1, 250000)
+        "retail_loyalty_points", "retail_total_sales", "retail_purchase_count",
+        "retail_debt_amount"])
+    assert (row["retail_loyalty_points"], row["retail_total_sales"],
+            row["retail_purchase_count"], row["retail_debt_amount"]) == (25, 250000, 1, 250000)
 
 
 def test_parallel_cashiers_get_unique_codes_and_exact_totals(odoo_server):

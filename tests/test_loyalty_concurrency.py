@@ -3,7 +3,7 @@ with its own HTTP session."""
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import ApiError, OdooClient, run_audit
+from conftest import ApiError, OdooClient, run_audit, wait_for_facts
 
 CLIENTS = 8
 INVOICES_PER_CLIENT = 50
@@ -37,6 +37,7 @@ def _invoice(client, partner_id, amount, post=True):
 
 
 def _balance(client, partner_id):
+    wait_for_facts(client.db)
     (row,) = client.call("res.partner", "read", ids=[partner_id], fields=["retail_loyalty_points"])
     history = client.call("retail.points.line", "search_read",
                           domain=[("partner_id", "=", partner_id)],

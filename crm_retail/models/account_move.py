@@ -188,7 +188,8 @@ class AccountMove(models.Model):
                     "description": description,
                 })
         # Taking back points already spent stops at zero; paying with points never does.
-        lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True)
+        lines = Line._record([v for v in vals_list if v.get("points_earned")], clamp=True,
+                             from_documents=True)
         lines |= Line._record([v for v in vals_list if v.get("points_used")])
         if not unlinking:
             actual = defaultdict(int)

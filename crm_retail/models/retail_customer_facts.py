@@ -35,12 +35,13 @@ class RetailCustomerFacts(models.AbstractModel):
     right after it commits, in a READ COMMITTED transaction that waits for the rows
     instead of failing; the cron catches whatever a crash left in the queue.
 
-    In an HTTP request (a cashier posting from the browser or over the API), only the
-    points are refreshed in the request: the other facts of the customers it changed are
-    queued with its transaction and refreshed right after its response is sent
-    (:meth:`_defer_to_response`), so that the cashier does not wait for them; a client
-    reading them back at once may see them a few milliseconds behind. The test runner's
-    requests share the test's transaction and keep refreshing everything in it.
+    In an HTTP request (a cashier posting from the browser or over the API), the facts
+    of the customers its documents changed, points balance included (each document's
+    own points are set at once), are queued with its transaction and refreshed right
+    after its response is sent (:meth:`_defer_to_response`), so that the cashier does not
+    wait for them; a client reading them back at once may see them a few milliseconds
+    behind. Points a person adjusts or spends are refreshed in the request. The test
+    runner's requests share the test's transaction and keep refreshing everything in it.
 
     Another addon adds a ledger fact by overriding :meth:`_refresh`, or a fact derived from
     them by overriding :meth:`_on_facts_changed` (calling super)."""

@@ -128,13 +128,16 @@ class RetailPointsLine(models.Model):
         ))
 
     @api.model
-    def _record(self, vals_list, clamp=False):
+    def _record(self, vals_list, clamp=False, from_documents=False):
         """Append history lines; the customers' stored balances and tiers follow.
 
         Each vals holds ``partner_id``, ``points_earned`` or ``points_used`` and the
         rest of the line. With ``clamp``, a decrease larger than the balance is cut to
         the balance (a credit note for points already spent); otherwise it fails with
-        a clear error and nothing is written.
+        a clear error and nothing is written. ``from_documents``: the lines of posted
+        documents, whose balances follow with the customers' other facts (in an HTTP
+        request, right after its response); a person adjusting points sees the balance
+        at once.
 
         Earning needs no lock: lines are only added, and the stored balance is
         refreshed from them without waiting (queued when another cashier holds the
@@ -181,10 +184,13 @@ class RetailPointsLine(models.Model):
         vals_list = [vals for vals in vals_list if _changes_balance(vals)]
         self._set_document_dates(vals_list)
         lines = self.sudo().create(vals_list)
+        facts = self.env["retail.customer.facts"]
         if decreasing:
             Partner._retail_points_refresh(partner_ids)
+        elif from_documents and facts._in_http_request():
+            facts._mark(partner_ids)
         else:
-            self.env["retail.customer.facts"]._refresh_or_queue(partner_ids, facts={"points"})
+            facts._refresh_or_queue(partner_ids, facts={"points"})
         return lines
 
     @api.model

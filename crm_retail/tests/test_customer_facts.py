@@ -123,20 +123,21 @@ class TestFactsAfterResponse(RetailCommon):
     """In an HTTP request, the facts other than points are queued with the transaction and
     refreshed once the response is sent."""
 
-    def test_request_refreshes_points_at_once_the_rest_after_its_response(self):
+    def test_request_refreshes_its_customers_after_its_response(self):
         self.env.company.write({"retail_points_amount": 10000, "retail_points_min_amount": 0})
         Facts = self.env["retail.customer.facts"]
         closing = []
         response = type("Response", (), {"call_on_close": lambda _self, f: closing.append(f)})()
         with patch.object(type(Facts), "_in_http_request", return_value=True):
-            self._sell(self.customer, 200000)
-            self.assertEqual(self.customer.retail_loyalty_points, 20, "points at once")
+            invoice = self._sell(self.customer, 200000)
+            self.assertEqual(invoice.retail_points, 20, "the invoice's points at once")
             # ir.http, once the response is built; then the transaction commits.
             Facts._defer_to_response(response)
             self.env.cr.flush()
             self.env.cr.postcommit.run()
         self.customer.invalidate_recordset()
         self.assertEqual(self.customer.retail_purchase_count, 0, "not refreshed yet")
+        self.assertEqual(self.customer.retail_loyalty_points, 0, "not refreshed yet")
         self.assertEqual(self.env["retail.customer.facts.queue"].search([]).partner_id,
                          self.customer, "queued with the transaction")
         self.assertEqual(len(closing), 1)
@@ -147,6 +148,13 @@ class TestFactsAfterResponse(RetailCommon):
         self.assertFalse(self.env["retail.customer.facts.queue"].search([]))
         self.assertStats(self.customer, 200000, 1, "2026-01-15")
         self.assertEqual(self.customer.retail_debt_amount, 200000)
+        self.assertEqual(self.customer.retail_loyalty_points, 20)
+
+    def test_points_a_person_adjusts_show_at_once_in_a_request(self):
+        with patch.object(type(self.env["retail.customer.facts"]), "_in_http_request",
+                          return_value=True):
+            self.customer.retail_adjust_points(30, "Tặng khách")
+        self.assertEqual(self.customer.retail_loyalty_points, 30)
 
     def test_request_that_changed_no_customer_adds_nothing_to_its_response(self):
         closing = []
