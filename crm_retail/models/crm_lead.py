@@ -79,8 +79,9 @@ class CrmLead(models.Model):
         # (the funnel report reads the stage history from them), all in a few statements.
         new_fact = new_fact.with_context(mail_notrack=True)
         # One write per group (each costs crm its own bookkeeping).
-        if new_fact - to_move:
-            (new_fact - to_move).write({"retail_fact_step": step})
+        staying = new_fact - to_move
+        if staying:
+            staying.write({"retail_fact_step": step})
         if to_move:
             old_stages = {lead.id: lead.stage_id for lead in to_move}
             to_move.with_context(mail_notrack=True).write(

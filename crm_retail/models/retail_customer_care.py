@@ -41,15 +41,17 @@ class RetailCustomerCare(models.AbstractModel):
         (:meth:`~.retail_customer_facts.RetailCustomerFacts._run_in_locked_batches`).
         False when some are skipped or the cron's time is up: the scheduler calls the cron
         again, and its query selects what is left."""
+        def customer(item):
+            return item if isinstance(item, int) else item[0]
+
         def process_locked(batch):
             def work(locked):
                 locked = set(locked)
-                process([item for item in batch
-                         if (item if isinstance(item, int) else item[0]) in locked])
+                process([item for item in batch if customer(item) in locked])
             return work
 
         return self.env["retail.customer.facts"]._run_in_locked_batches([
-            ([item if isinstance(item, int) else item[0] for item in batch], process_locked(batch))
+            ([customer(item) for item in batch], process_locked(batch))
             for batch in split_every(BATCH_SIZE, items)
         ])
 

@@ -130,22 +130,22 @@ class RetailSegment(models.Model):
             groups[key] = groups.get(key, self.browse()) | segment
         return list(groups.values())
 
-    def _recompute(self, partner_ids=None, commercial=False):
+    def _recompute(self):
         """Recompute every active rule segment of these segments' companies (exclusive
-        groups decide together), for all the customers or only ``partner_ids`` (with
-        ``commercial``, already commercial partners). Returns the number of memberships
-        added and removed.
+        groups decide together) for all the customers. Returns the number of memberships
+        added and removed (:meth:`_recompute_rule_segments`)."""
+        return self.sudo().search([
+            ("match", "!=", "manual"), ("company_id", "in", self.company_id.ids),
+        ])._recompute_rule_segments()
+
+    def _recompute_rule_segments(self, partner_ids=None, commercial=False):
+        """Recompute exactly these segments, every active rule segment of their companies,
+        for all the customers or only ``partner_ids`` (with ``commercial``, already
+        commercial partners). Returns the number of memberships added and removed.
 
         A rule that fails is skipped with its exclusive group, and the error kept on the
         segment for the manager (:meth:`_recompute_company_guarded`): it never fails the
         posting or the cron that runs the recompute."""
-        return self.sudo().search([
-            ("match", "!=", "manual"), ("company_id", "in", self.company_id.ids),
-        ])._recompute_rule_segments(partner_ids, commercial)
-
-    def _recompute_rule_segments(self, partner_ids=None, commercial=False):
-        """:meth:`_recompute` of exactly these segments: every active rule segment of
-        their companies."""
         segments = self
         if partner_ids is not None:
             # RFM quintiles are relative to all the customers, and a rule that failed is
