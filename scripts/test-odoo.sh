@@ -20,6 +20,7 @@ template=$(deps_template) || exit 1
 db="crm_retail_odoo_tests_$$"
 trap 'drop_db "$db"' EXIT
 copy_db "$template" "$db"
+disable_autovacuum "$db" || exit 1
 log="${TEST_LOG:-$LOCAL_DIR/test-odoo-core.log}"
 echo "[test-odoo] installing crm_retail (log: $log)"
 "$ODOO" -c "$ODOO_CONF" -d "$db" -i crm_retail --stop-after-init --http-port="$(free_port)" \

@@ -10,6 +10,7 @@ db="crm_retail_test_$$"
 cleanup() { drop_db "$db"; }
 trap cleanup EXIT
 copy_db "$template" "$db"
+disable_autovacuum "$db" || exit 1
 
 log="${TEST_LOG:-$LOCAL_DIR/test-odoo.log}"
 echo "[test] Odoo runner: --test-tags ${TEST_TAGS:=/crm_retail} on $db (log: $log)"
