@@ -112,3 +112,31 @@ def test_parallel_cashiers_get_unique_codes_and_exact_totals(odoo_server):
     for partner_id in shared:
         row = _stats(admin, partner_id)
         assert (row["retail_total_sales"], row["retail_purchase_count"]) == (expected, 16)
+
+
+def test_first_purchases_at_two_counters_at_once_make_one_opportunity(odoo_server):
+    """A new customer buys at two counters at the same moment: the funnel follows the
+    purchases right after each response, one customer at a time, so the customer gets one
+    opportunity, moved to Contract once, by the invoice that came first."""
+    url, db = odoo_server
+    admin = OdooClient(url, db)
+    (partner_id,) = admin.call("res.partner", "create", vals_list=[{"name": "Khách hai quầy"}])
+
+    def cashier(amount):
+        return _sell(OdooClient(url, db), partner_id, amount)
+
+    with ThreadPoolExecutor(2) as pool:
+        invoices = list(pool.map(cashier, (120000, 80000)))
+    wait_for_facts(db)
+    (lead,) = admin.call("crm.lead", "search_read", domain=[("partner_id", "=", partner_id)],
+                         fields=["stage_id", "message_ids"])
+    (customer,) = admin.call("res.partner", "read", ids=[partner_id],
+                             fields=["retail_stage_id"])
+    (contract,) = admin.call("ir.model.data", "search_read", domain=[
+        ("module", "=", "crm_retail"), ("name", "=", "stage_contract")], fields=["res_id"])
+    assert lead["stage_id"][0] == customer["retail_stage_id"][0] == contract["res_id"]
+    names = [row["name"] for row in admin.call("account.move", "read", ids=invoices,
+                                               fields=["name"])]
+    moves = [row["body"] for row in admin.call("mail.message", "read", ids=lead["message_ids"],
+                                               fields=["body"]) if "Moved to" in row["body"]]
+    assert len(moves) == 1 and any(name in moves[0] for name in names), (names, moves)

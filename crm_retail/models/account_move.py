@@ -88,6 +88,7 @@ class AccountMove(models.Model):
         """Points each posted document should carry (invoices earn, credit notes take
         back their share of the invoice they refund); 0 for the others."""
         expected = {}
+        multipliers = None
         for move in self:
             company = move.company_id
             # Empty (a company created without crm_retail loaded) means the default, total.
@@ -104,9 +105,9 @@ class AccountMove(models.Model):
                 # Points switched off: nothing new is earned, nothing earned is lost.
                 expected[move.id] = earned_by_move[move.id][0]
                 continue
-            # The tier's multiplier applies whoever posts (an accountant may not read tiers).
-            multiplier = move.commercial_partner_id.sudo().with_company(
-                company).retail_loyalty_tier_id.points_multiplier or 1.0
+            if multipliers is None:
+                multipliers = self._retail_tier_multipliers()
+            multiplier = multipliers.get(move.id) or 1.0
             if move.move_type == "out_invoice":
                 if base < company.retail_points_min_amount:
                     expected[move.id] = 0
@@ -128,6 +129,26 @@ class AccountMove(models.Model):
                     expected[move.id] = -math.floor(
                         -base / company.retail_points_amount * multiplier + 1e-6)
         return expected
+
+    def _retail_tier_multipliers(self):
+        """{move id: the points multiplier of its customer's tier in its company}, in one
+        query, whoever posts (an accountant may not read tiers). Read through the ORM, the
+        company-dependent tier would fetch every company-dependent field of the customer."""
+        self.flush_recordset(["commercial_partner_id", "company_id"])
+        self.env["res.partner"].flush_model(["retail_loyalty_tier_id"])
+        self.env["retail.tier"].flush_model(["points_multiplier"])
+        self.env.cr.execute(SQL(
+            """
+            SELECT move.id, tier.points_multiplier
+              FROM account_move move
+              JOIN res_partner partner ON partner.id = move.commercial_partner_id
+              JOIN retail_tier tier
+                ON tier.id = (partner.retail_loyalty_tier_id ->> move.company_id::text)::int
+             WHERE move.id = ANY(%s)
+            """,
+            self.ids,
+        ))
+        return dict(self.env.cr.fetchall())
 
     def _retail_sync_points(self, unlinking=False):
         """Bring the points history in line with these documents' state, set-based:

@@ -14,5 +14,5 @@ class AccountMove(models.Model):
         result = super().write(vals)
         if "state" in vals and vals["state"] == "posted":
             invoices = self.filtered(lambda move: move.move_type == "out_invoice")
-            invoices.commercial_partner_id._retail_funnel_from_purchases(invoices)
+            self.env["retail.customer.facts"]._publish_purchases(invoices)
         return result

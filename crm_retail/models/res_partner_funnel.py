@@ -214,8 +214,15 @@ class ResPartner(models.Model):
 
 
 class RetailCustomerFacts(models.AbstractModel):
-    # The funnel stage subscribes to the ledgers' "these customers changed".
+    # The funnel subscribes to "these documents became purchases", and its stage to the
+    # ledgers' "these customers changed".
     _inherit = "retail.customer.facts"
+
+    @api.model
+    def _on_purchases(self, documents):
+        result = super()._on_purchases(documents)
+        documents.partner_id.commercial_partner_id._retail_funnel_from_purchases(documents)
+        return result
 
     @api.model
     def _on_facts_changed(self, partner_ids, facts):

@@ -11,6 +11,9 @@ _logger = logging.getLogger(__name__)
 
 # Customers whose facts this transaction changed, refreshed once when it is flushed.
 MARKED = "crm_retail.facts_partners"
+# In an HTTP request, the documents that became purchases: {model name: ids}, published
+# (:meth:`_on_purchases`) with their customers' refresh after the response.
+MARKED_PURCHASES = "crm_retail.facts_purchases"
 # Customers queued by this transaction, refreshed right after it commits.
 QUEUED = "crm_retail.facts_queued"
 # Customers queued by an HTTP request's transaction, refreshed once its response is sent.
@@ -40,11 +43,15 @@ class RetailCustomerFacts(models.AbstractModel):
     own points are set at once), are queued with its transaction and refreshed right
     after its response is sent (:meth:`_defer_to_response`), so that the cashier does not
     wait for them; a client reading them back at once may see them a few milliseconds
-    behind. Points a person adjusts or spends are refreshed in the request. The test
-    runner's requests share the test's transaction and keep refreshing everything in it.
+    behind. So are the purchases its documents made (:meth:`_publish_purchases`): the
+    queue carries each document with its customer. Points a person adjusts or spends are
+    refreshed in the request. The test runner's requests share the test's transaction and
+    keep refreshing everything in it.
 
-    Another addon adds a ledger fact by overriding :meth:`_refresh`, or a fact derived from
-    them by overriding :meth:`_on_facts_changed` (calling super)."""
+    Another addon adds a ledger fact by overriding :meth:`_refresh`, a fact derived from
+    them by overriding :meth:`_on_facts_changed`, what follows a purchase by overriding
+    :meth:`_on_purchases` (calling super); a bridge whose documents make purchases (a
+    point of sale's orders) calls :meth:`_publish_purchases` with them."""
 
     _name = "retail.customer.facts"
     _description = "Customer Facts"
@@ -66,13 +73,40 @@ class RetailCustomerFacts(models.AbstractModel):
     @api.model
     def _flush_marked(self):
         partner_ids = self.env.cr.precommit.data.pop(MARKED, set())
-        if not partner_ids:
-            return
-        if self._in_http_request():
-            self.sudo()._queue(self._commercial_ids(partner_ids))
-        else:
+        purchases = self.env.cr.precommit.data.pop(MARKED_PURCHASES, {})
+        if self._in_http_request() and (partner_ids or purchases):
+            # The request has read these customers: their commercial partners are cached.
+            commercial_ids = self.env["res.partner"].sudo().browse(
+                partner_ids).commercial_partner_id.ids
+            self.sudo()._queue(commercial_ids, [
+                self.env[model].browse(ids) for model, ids in purchases.items()])
+        elif partner_ids:
             # Points are refreshed by the points history itself as it is written.
             self.sudo()._refresh_or_queue(partner_ids, facts=LEDGER_FACTS)
+
+    @api.model
+    def _publish_purchases(self, documents):
+        """These documents (posted invoices, confirmed orders) have just become purchases:
+        publish them to what follows purchases (:meth:`_on_purchases`), at once, or in an
+        HTTP request with its customers' refresh after the response."""
+        if not documents:
+            return
+        if not self._in_http_request():
+            self._on_purchases(documents)
+            return
+        data = self.env.cr.precommit.data
+        if data.get(MARKED) is None and data.get(MARKED_PURCHASES) is None:
+            self.env.cr.precommit.add(self._flush_marked)
+        data.setdefault(MARKED_PURCHASES, {}).setdefault(documents._name, set()).update(
+            documents.ids)
+        # The customers' facts are refreshed along, under the same locks.
+        data.setdefault(MARKED, set()).update(documents.partner_id.ids)
+
+    @api.model
+    def _on_purchases(self, documents):
+        """Event: these documents of one model have just become purchases (their customers'
+        rows held, in an HTTP request's refresh after its response). The funnel subscribes
+        by overriding this method in its own file and calling super."""
 
     @api.model
     def _in_http_request(self):
@@ -88,7 +122,8 @@ class RetailCustomerFacts(models.AbstractModel):
         commits: the customers it queues are refreshed once the response is sent."""
         cr = self.env.cr
         if not self._in_http_request() or not (
-                cr.precommit.data.get(MARKED) or cr.postcommit.data.get(QUEUED)):
+                cr.precommit.data.get(MARKED) or cr.precommit.data.get(MARKED_PURCHASES)
+                or cr.postcommit.data.get(QUEUED)):
             return
         # Filled when the transaction commits (:meth:`_drain_after_commit`); a retried
         # request starts again from an empty one.
@@ -191,16 +226,24 @@ class RetailCustomerFacts(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _queue(self, partner_ids):
+    def _queue(self, partner_ids, purchases=()):
+        """Queue these customers, and the documents of ``purchases`` (recordsets) to publish
+        (:meth:`_on_purchases`) with their customers' refresh."""
         # Inserts only: queueing never conflicts with another transaction.
-        self.env["retail.customer.facts.queue"].sudo().create(
-            [{"partner_id": pid} for pid in partner_ids])
+        vals_list = [{"partner_id": document.partner_id.commercial_partner_id.id,
+                      "res_model": document._name, "res_id": document.id}
+                     for documents in purchases for document in documents
+                     if document.partner_id]
+        # A customer queued with a document needs no row of its own.
+        with_documents = {vals["partner_id"] for vals in vals_list}
+        vals_list += [{"partner_id": pid} for pid in partner_ids if pid not in with_documents]
+        self.env["retail.customer.facts.queue"].sudo().create(vals_list)
         self.env.flush_all()
         queued = self.env.cr.postcommit.data.get(QUEUED)
         if queued is None:
             queued = self.env.cr.postcommit.data[QUEUED] = set()
             self.env.cr.postcommit.add(self._drain_after_commit)
-        queued.update(partner_ids)
+        queued.update(vals["partner_id"] for vals in vals_list)
 
     @api.model
     def _drain_after_commit(self):
@@ -234,29 +277,53 @@ class RetailCustomerFacts(models.AbstractModel):
     @api.model
     def _drain(self, partner_ids=None, limit=None):
         """Refresh the queued customers (of ``partner_ids``, None: any; at most ``limit``),
-        oldest first, and drop their queue rows. Returns how many were refreshed."""
+        oldest first, after publishing their queued purchases, and drop their queue rows.
+        Returns how many were refreshed (or found refreshed by another transaction)."""
         cr = self.env.cr
         cr.execute(SQL(
             """
-            SELECT id, partner_id FROM retail_customer_facts_queue
-             WHERE partner_id IN (SELECT partner_id FROM retail_customer_facts_queue %s
-                                   GROUP BY partner_id ORDER BY MIN(id) %s)
+            SELECT id FROM res_partner
+             WHERE id IN (SELECT partner_id FROM retail_customer_facts_queue %s
+                           GROUP BY partner_id ORDER BY MIN(id) %s)
+             ORDER BY id FOR NO KEY UPDATE
             """,
             SQL("WHERE partner_id = ANY(%s)", list(partner_ids)) if partner_ids else SQL(),
             SQL("LIMIT %s", limit) if limit else SQL(),
         ))
+        # Read once their rows are held: another refresh of these customers, waited for,
+        # has dropped what it published (a statement sees what committed before it).
+        locked = [row[0] for row in cr.fetchall()]
+        cr.execute(SQL(
+            """SELECT id, partner_id, res_model, res_id FROM retail_customer_facts_queue
+                WHERE partner_id = ANY(%s) ORDER BY id""", locked))
         rows = cr.fetchall()
         if not rows:
-            return 0
-        partner_ids = sorted({pid for _id, pid in rows})
-        cr.execute(SQL(
-            "SELECT id FROM res_partner WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
-            partner_ids))
+            return len(locked)
+        partner_ids = sorted({row[1] for row in rows})
+        purchases = {}
+        for _id, _pid, model, res_id in rows:
+            if model in self.env:
+                purchases.setdefault(model, []).append(res_id)
+        for model, ids in purchases.items():
+            self._publish_queued_purchases(self.env[model].browse(ids).exists())
         self._refresh(partner_ids)
         self.env.flush_all()
         cr.execute(SQL("DELETE FROM retail_customer_facts_queue WHERE id = ANY(%s)",
-                       [row_id for row_id, _pid in rows]))
+                       [row[0] for row in rows]))
         return len(partner_ids)
+
+    @api.model
+    def _publish_queued_purchases(self, documents):
+        """Publish queued purchases, each in its own company's environment (its settings:
+        the loyalty rule...). What follows a purchase failing is logged and left, never
+        the customers' refresh nor the rest of the queue."""
+        for company in documents.company_id:
+            company_documents = documents.filtered(lambda doc, c=company: doc.company_id == c)
+            try:
+                with self.env.cr.savepoint():
+                    self.with_company(company)._on_purchases(company_documents)
+            except Exception:  # whatever it is, the facts are still refreshed
+                _logger.exception("What follows the purchases %s failed", company_documents)
 
     @api.model
     def _cron_drain_queue(self, batch_size=500):
@@ -279,3 +346,7 @@ class RetailCustomerFactsQueue(models.Model):
 
     partner_id = fields.Many2one(
         "res.partner", required=True, index=True, ondelete="cascade", readonly=True)
+    # A document that became a purchase, published with its customer's refresh.
+    res_model = fields.Char(string="Document Model", readonly=True)
+    res_id = fields.Many2oneReference(
+        string="Document", model_field="res_model", readonly=True)

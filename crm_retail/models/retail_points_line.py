@@ -161,7 +161,8 @@ class RetailPointsLine(models.Model):
             ))
         for vals in vals_list:
             vals.setdefault("company_id", self.env.company.id)
-        balances = self._balances(partner_ids)
+        # Only a decrease can take a balance below zero: earning reads no balance.
+        balances = self._balances(partner_ids) if decreasing else defaultdict(int)
         for vals in vals_list:
             change = _change(vals)
             key = (vals["partner_id"], vals["company_id"])

@@ -24,7 +24,7 @@ class SaleOrder(models.Model):
                 order.opportunity_id.id: self.env._(
                     "order %(order)s confirmed", order=order.name)
                 for order in self.filtered("opportunity_id")})
-            self.partner_id._retail_funnel_from_purchases(self)
+            self.env["retail.customer.facts"]._publish_purchases(self)
         if vals.get("opportunity_id"):
             self._retail_quotation_facts()
         return result

@@ -150,6 +150,49 @@ class TestFactsAfterResponse(RetailCommon):
         self.assertEqual(self.customer.retail_debt_amount, 200000)
         self.assertEqual(self.customer.retail_loyalty_points, 20)
 
+    def _post_in_request(self, partner, amount):
+        """An invoice posted in an HTTP request whose transaction committed and whose
+        server died before the response was sent: what it queued waits for the cron."""
+        with patch.object(type(self.env["retail.customer.facts"]), "_in_http_request",
+                          return_value=True):
+            invoice = self._sell(partner, amount)
+            self.env.cr.flush()
+        return invoice
+
+    def _run_queue_cron(self):
+        # Outside a cron run, progress would commit: the test's transaction must not.
+        with self.enter_registry_test_mode(), patch.object(
+                type(self.env["ir.cron"]), "_commit_progress", return_value=60.0):
+            self.env["retail.customer.facts"]._cron_drain_queue()
+
+    def test_purchase_made_in_a_request_moves_the_funnel_after_its_response(self):
+        newcomer = self.Partner.create({"name": "Khách mới ở quầy"})
+        Lead = self.env["crm.lead"]
+        invoice = self._post_in_request(newcomer, 100000)
+        self.assertFalse(Lead.search([("partner_id", "=", newcomer.id)]), "not yet")
+        self.assertRecordValues(self.env["retail.customer.facts.queue"].search([]), [
+            {"partner_id": newcomer.id, "res_model": "account.move", "res_id": invoice.id},
+        ])
+        self._run_queue_cron()
+        self.assertFalse(self.env["retail.customer.facts.queue"].search([]))
+        contract = self.env.ref("crm_retail.stage_contract")
+        opportunity = Lead.search([("partner_id", "=", newcomer.id)])
+        self.assertEqual(opportunity.stage_id, contract)
+        self.assertIn(invoice.name, opportunity.message_ids[0].body)
+        newcomer.invalidate_recordset()
+        self.assertEqual(newcomer.retail_stage_id, contract)
+
+    def test_funnel_that_fails_after_a_response_leaves_the_facts_refreshed(self):
+        newcomer = self.Partner.create({"name": "Khách mới ở quầy"})
+        self._post_in_request(newcomer, 100000)
+        with patch.object(type(self.Partner), "_retail_funnel_from_purchases",
+                          side_effect=RuntimeError("broken")), \
+                self.assertLogs("odoo.addons.crm_retail.models.retail_customer_facts",
+                                "ERROR"):
+            self._run_queue_cron()
+        self.assertFalse(self.env["retail.customer.facts.queue"].search([]))
+        self.assertStats(newcomer, 100000, 1, "2026-01-15")
+
     def test_points_a_person_adjusts_show_at_once_in_a_request(self):
         with patch.object(type(self.env["retail.customer.facts"]), "_in_http_request",
                           return_value=True):
