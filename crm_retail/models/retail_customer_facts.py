@@ -318,7 +318,8 @@ class RetailCustomerFacts(models.AbstractModel):
         the loyalty rule...). What follows a purchase failing is logged and left, never
         the customers' refresh nor the rest of the queue."""
         for company in documents.company_id:
-            company_documents = documents.filtered(lambda doc, c=company: doc.company_id == c)
+            company_documents = documents.filtered(
+                lambda doc, c=company: doc.company_id == c).with_company(company)
             try:
                 with self.env.cr.savepoint():
                     self.with_company(company)._on_purchases(company_documents)
