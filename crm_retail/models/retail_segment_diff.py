@@ -8,10 +8,29 @@ customer already had (set by hand) is never taken away by a rule.
 Callers flush what the queries read before and these functions invalidate the caches they
 change after (:func:`invalidate_members`)."""
 
+import logging
+
+from psycopg2 import errors as pg_errors
+
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 # Memberships changed in one run above which the tables' statistics are refreshed.
 BULK_CHANGES = 10_000
+# Rows inserted in one statement from which the table's foreign keys are checked once,
+# after the insert, instead of row by row (PostgreSQL's advice for bulk loads, "Populating
+# a Database"): the first run on a shop with history adds a tag row per customer and
+# segment and a membership row per customer, and their two checks a row cost more than
+# the rows themselves. Below, the pass over the whole table that checks them costs more
+# than it saves.
+BULK_ROWS = 50_000
+# How long a bulk insert waits for the locks it needs (the table and those its keys
+# point to, contacts included, exclusively until commit) before inserting row by row
+# instead: shorter than PostgreSQL's deadlock_timeout (1 s), so that a deadlock never
+# cancels another transaction than this one.
+BULK_LOCK_TIMEOUT = "500ms"
+TAG_TABLE = "res_partner_res_partner_category_rel"
 
 
 def apply_memberships(env, company, facts, groups, partner_ids=None, recomputed_ids=(),
@@ -84,51 +103,49 @@ def apply_memberships(env, company, facts, groups, partner_ids=None, recomputed_
          WHERE g.segment_id <> ALL(d.new_ids)
         """
     )
-    writes = [
-        SQL(
-            """
-            DELETE FROM res_partner_res_partner_category_rel rel
-             USING retail_segment_gone g
-             WHERE NOT g.manual
-               AND rel.category_id = g.tag_id AND rel.partner_id = g.partner_id
-            """
-        ),
-        SQL(
-            """
-            INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
-            SELECT tag_id, partner_id FROM retail_segment_added WHERE NOT manual
-             ORDER BY tag_id, partner_id
-            ON CONFLICT DO NOTHING
-            """
-        ),
-        SQL(
-            """
-            DELETE FROM retail_segment_member mem
-             USING retail_segment_diff d
-             WHERE mem.company_id = %s AND mem.partner_id = d.partner_id
-               AND d.new_ids = '{}'
-            """,
-            company.id,
-        ),
-        SQL(
-            """
-            INSERT INTO retail_segment_member
-                   (partner_id, company_id, segment_ids, manual_ids)
-            SELECT d.partner_id, %s, d.new_ids,
-                   ARRAY(SELECT x FROM unnest(d.manual_ids) x WHERE x = ANY(d.new_ids))
-                   || COALESCE(m.ids, '{}')
-              FROM retail_segment_diff d
-              LEFT JOIN (SELECT partner_id, array_agg(segment_id) AS ids
-                           FROM retail_segment_added WHERE manual
-                          GROUP BY partner_id) m ON m.partner_id = d.partner_id
-             WHERE d.new_ids != '{}'
-             ORDER BY d.partner_id
-            ON CONFLICT (partner_id, company_id) DO UPDATE
-               SET segment_ids = EXCLUDED.segment_ids, manual_ids = EXCLUDED.manual_ids
-            """,
-            company.id,
-        ),
-    ]
+    remove_tags = SQL(
+        """
+        DELETE FROM res_partner_res_partner_category_rel rel
+         USING retail_segment_gone g
+         WHERE NOT g.manual
+           AND rel.category_id = g.tag_id AND rel.partner_id = g.partner_id
+        """
+    )
+    add_tags = SQL(
+        """
+        INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
+        SELECT tag_id, partner_id FROM retail_segment_added WHERE NOT manual
+         ORDER BY partner_id, tag_id
+        ON CONFLICT DO NOTHING
+        """
+    )
+    remove_members = SQL(
+        """
+        DELETE FROM retail_segment_member mem
+         USING retail_segment_diff d
+         WHERE mem.company_id = %s AND mem.partner_id = d.partner_id
+           AND d.new_ids = '{}'
+        """,
+        company.id,
+    )
+    write_members = SQL(
+        """
+        INSERT INTO retail_segment_member
+               (partner_id, company_id, segment_ids, manual_ids)
+        SELECT d.partner_id, %s, d.new_ids,
+               ARRAY(SELECT x FROM unnest(d.manual_ids) x WHERE x = ANY(d.new_ids))
+               || COALESCE(m.ids, '{}')
+          FROM retail_segment_diff d
+          LEFT JOIN (SELECT partner_id, array_agg(segment_id) AS ids
+                       FROM retail_segment_added WHERE manual
+                      GROUP BY partner_id) m ON m.partner_id = d.partner_id
+         WHERE d.new_ids != '{}'
+         ORDER BY d.partner_id
+        ON CONFLICT (partner_id, company_id) DO UPDATE
+           SET segment_ids = EXCLUDED.segment_ids, manual_ids = EXCLUDED.manual_ids
+        """,
+        company.id,
+    )
     counts = SQL("""SELECT (SELECT COUNT(*) FROM retail_segment_added),
                            (SELECT COUNT(*) FROM retail_segment_gone)""")
     if partner_ids is not None:
@@ -142,7 +159,8 @@ def apply_memberships(env, company, facts, groups, partner_ids=None, recomputed_
             """,
             diff, added, gone,
             SQL(", ").join(SQL("%s AS (%s)", SQL.identifier(f"write_{i}"), w)
-                          for i, w in enumerate(writes)),
+                          for i, w in enumerate(
+                              [remove_tags, add_tags, remove_members, write_members])),
             counts,
         ), log_exceptions=False)  # a failing rule is logged by the caller, once
         return cr.fetchone()
@@ -158,16 +176,62 @@ def apply_memberships(env, company, facts, groups, partner_ids=None, recomputed_
         CREATE TEMPORARY TABLE retail_segment_gone ON COMMIT DROP AS %s;
         ANALYZE retail_segment_added;
         ANALYZE retail_segment_gone;
-        %s
+        SELECT (SELECT COUNT(*) FROM retail_segment_added),
+               (SELECT COUNT(*) FROM retail_segment_gone),
+               (SELECT COUNT(*) FROM retail_segment_added WHERE NOT manual),
+               (SELECT COUNT(*) FROM retail_segment_diff
+                 WHERE new_ids != '{}' AND old_ids = '{}')
         """,
-        added, gone, counts,
+        added, gone,
     ))
-    added_count, removed_count = cr.fetchone()
-    cr.execute(SQL(";").join([*writes, SQL(
-        "DROP TABLE retail_segment_diff, retail_segment_added, retail_segment_gone")]))
+    added_count, removed_count, tag_rows, member_rows = cr.fetchone()
+    cr.execute(SQL("%s; %s", remove_tags, remove_members))
+    insert_in_bulk(cr, TAG_TABLE, add_tags, tag_rows)
+    insert_in_bulk(cr, "retail_segment_member", write_members, member_rows)
+    cr.execute(SQL(
+        "DROP TABLE retail_segment_diff, retail_segment_added, retail_segment_gone"))
     if added_count + removed_count > BULK_CHANGES:
         analyze_members(env)
     return added_count, removed_count
+
+
+def insert_in_bulk(cr, table, insert, rows):
+    """Run ``insert``, which writes ``rows`` rows into ``table``. From ``BULK_ROWS`` rows,
+    the table's foreign keys are dropped for the insert and added back after it, which
+    checks every row in one pass; in a savepoint, so that the keys are back whatever
+    fails. When the locks this takes are not free soon (another transaction is using
+    contacts), the rows are inserted with their keys in place."""
+    if rows < BULK_ROWS:
+        cr.execute(insert)
+        return
+    cr.execute(SQL(
+        """
+        SELECT conname, pg_get_constraintdef(oid), current_setting('lock_timeout')
+          FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'
+         ORDER BY conname
+        """,
+        table,
+    ))
+    keys = cr.fetchall()
+    if not keys:
+        cr.execute(insert)
+        return
+    try:
+        with cr.savepoint(flush=False):
+            cr.execute(SQL("SELECT set_config('lock_timeout', %s, true)", BULK_LOCK_TIMEOUT))
+            cr.execute(SQL("ALTER TABLE %s %s", SQL.identifier(table), SQL(", ").join(
+                SQL("DROP CONSTRAINT %s", SQL.identifier(name)) for name, _definition, _timeout
+                in keys)), log_exceptions=False)
+            cr.execute(SQL("SELECT set_config('lock_timeout', %s, true)", keys[0][2]))
+            cr.execute(insert)
+            # The definitions are PostgreSQL's own text of the keys just dropped.
+            cr.execute(SQL("ALTER TABLE %s %s", SQL.identifier(table), SQL(", ").join(
+                SQL("ADD CONSTRAINT %s %s", SQL.identifier(name), SQL(definition))
+                for name, definition, _timeout in keys)))
+    except pg_errors.LockNotAvailable:
+        _logger.info("%s: tables busy, %s rows inserted with their keys checked row by row",
+                     table, rows)
+        cr.execute(insert)
 
 
 def clear_members(segments):

@@ -1,14 +1,16 @@
+from contextlib import closing
 from unittest.mock import patch
 
 import psycopg2
 from dateutil.relativedelta import relativedelta
 
-from odoo import Command, fields
+from odoo import Command, fields, sql_db
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, freeze_time, tagged
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from ..hooks import post_init_hook
+from ..models import retail_segment_diff as diff
 from .common import RetailCommon
 
 SHIPPED = [
@@ -367,6 +369,56 @@ class TestSegmentMembership(SegmentCommon):
         lonely_tag = lonely.tag_id
         lonely.unlink()
         self.assertFalse(lonely_tag.exists())
+
+    def _keys(self):
+        self.env.cr.execute(SQL(
+            """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+                 FROM pg_constraint WHERE contype = 'f' AND conrelid IN (
+                      'res_partner_res_partner_category_rel'::regclass,
+                      'retail_segment_member'::regclass)
+                ORDER BY 1, 2"""))
+        return self.env.cr.fetchall()
+
+    def _tables_held(self):
+        """The tables this transaction holds exclusively (those whose keys it dropped)."""
+        self.env.cr.execute(
+            "SELECT relation::regclass::text FROM pg_locks WHERE pid = pg_backend_pid() "
+            "AND mode = 'AccessExclusiveLock' AND relation = ANY(%s::regclass[])",
+            [[diff.TAG_TABLE, "res_partner"]])
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    def test_bulk_insert_checks_keys_once(self):
+        """Many rows added at once: the tags' foreign keys are dropped for the insert and
+        added back, which checks the rows; while another transaction uses contacts, the
+        rows are inserted with the keys in place."""
+        keys = self._keys()
+        self.assertEqual(len(keys), 4)
+        holders = self.rich | self.tagged_rich | self.tagged_poor
+        self._recompute(self.points)
+        diff.clear_members(self.points)
+        # First while another transaction reads contacts: the keys cannot be dropped now
+        # (and this transaction would hold contacts until its end once they were).
+        with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as other, \
+                patch.object(diff, "BULK_ROWS", 1):
+            other.execute("SET statement_timeout = '10s'")
+            other.execute("SELECT id FROM res_partner LIMIT 1")
+            self.assertEqual(self._recompute(self.points), (2, 0))
+        self.assertFalse(self._tables_held())
+        self.assertEqual(self._holders(self.points), holders)
+        self.assertEqual(self._keys(), keys)
+        diff.clear_members(self.points)
+        with patch.object(diff, "BULK_ROWS", 1):
+            self.assertEqual(self._recompute(self.points), (2, 0))
+        self.assertEqual(self._tables_held(), {diff.TAG_TABLE, "res_partner"})
+        self.assertEqual(self._holders(self.points), holders)
+        self.assertEqual(self._rule_members(self.points), self.rich | self.tagged_rich)
+        self.assertEqual(self._rule_members(self.points, manual=True), self.tagged_rich)
+        self.assertEqual(self._keys(), keys, "the same keys are back")
+        with self.assertRaises(psycopg2.errors.ForeignKeyViolation), \
+                mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            self.env.cr.execute(SQL(
+                "INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id) "
+                "VALUES (%s, %s)", self.points.tag_id.id, max(self.Partner.search([]).ids) + 1))
 
     def _holders_of(self, tag):
         return self.env["res.partner"].search([("category_id", "in", tag.ids)])
