@@ -274,13 +274,15 @@ class ResPartner(models.Model):
         return super().write(vals)
 
     def _track_prepare(self, fields_iter):
-        # Odoo raises a customer's rank right after each posting commits, without
-        # prefetching: reading the tracked fields' values would cost a query per field
-        # (the customer file tracks five more). One query for all of them.
+        # Odoo raises the customers' ranks right after each posting commits, one customer
+        # at a time, without prefetching fields: reading the tracked fields' values would
+        # cost a query per field (the customer file tracks five more). One query for all
+        # of them, for the customers of the batch (the records' prefetch set): the next
+        # customers find them in the cache.
         if not self.env.context.get("prefetch_fields", True):
             fnames = self._track_get_fields().intersection(fields_iter)
             if fnames:
-                self.filtered("id").fetch(fnames)
+                self.browse(self._prefetch_ids).filtered("id").fetch(fnames)
         return super()._track_prepare(fields_iter)
 
     @api.model

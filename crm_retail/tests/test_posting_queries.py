@@ -207,6 +207,29 @@ class TestPostingQueries(RetailCommon):
         crm_retail what 10 cost."""
         self._assert_constant(self._open_invoices, _pay)
 
+    def test_rank_raise_after_commit_constant_queries(self):
+        """Odoo raises the customers' ranks after a posting commits, one customer at a time
+        and without prefetching fields: the tracked fields of all of them are read in one
+        query, for 20 customers as for 5."""
+
+        def raise_ranks(count):
+            partners = self._customers(count)
+            self.env.cr.flush()
+            self.env.invalidate_all()
+            # As account's increase_partner_rank does after the commit: with tracking (the
+            # tests' environment disables it).
+            partners = self.env(context={}, su=True)["res.partner"].browse(
+                partners.ids).with_context(prefetch_fields=False)
+            with self._record_queries() as queries:
+                for partner in partners:
+                    partner.customer_rank += 1
+                self.env.cr.flush()
+            self.assertEqual(partners.mapped("customer_rank"), [1] * count)
+            return len(queries)
+
+        raise_ranks(2)  # warm caches
+        self.assertEqual(raise_ranks(5), raise_ranks(20))
+
     def test_engine_figures_write_no_chatter(self):
         """Posting logs the opportunities' moves in one batch of notes (with the stage's tracking
         value), and writes no tracking message on the customer for its points or tier (the
