@@ -206,7 +206,7 @@ def insert_in_bulk(cr, table, insert, rows):
         return
     cr.execute(SQL(
         """
-        SELECT conname, pg_get_constraintdef(oid), current_setting('lock_timeout')
+        SELECT conname, pg_get_constraintdef(oid)
           FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'
          ORDER BY conname
         """,
@@ -218,16 +218,18 @@ def insert_in_bulk(cr, table, insert, rows):
         return
     try:
         with cr.savepoint(flush=False):
-            cr.execute(SQL("SELECT set_config('lock_timeout', %s, true)", BULK_LOCK_TIMEOUT))
+            # SET LOCAL inside the savepoint, RESET after the wait: the session's own
+            # timeout holds for the rest of the transaction.
+            cr.execute(SQL("SET LOCAL lock_timeout = %s", BULK_LOCK_TIMEOUT))
             cr.execute(SQL("ALTER TABLE %s %s", SQL.identifier(table), SQL(", ").join(
-                SQL("DROP CONSTRAINT %s", SQL.identifier(name)) for name, _definition, _timeout
-                in keys)), log_exceptions=False)
-            cr.execute(SQL("SELECT set_config('lock_timeout', %s, true)", keys[0][2]))
+                SQL("DROP CONSTRAINT %s", SQL.identifier(name)) for name, _definition in keys
+            )), log_exceptions=False)
+            cr.execute("RESET lock_timeout")
             cr.execute(insert)
             # The definitions are PostgreSQL's own text of the keys just dropped.
             cr.execute(SQL("ALTER TABLE %s %s", SQL.identifier(table), SQL(", ").join(
                 SQL("ADD CONSTRAINT %s %s", SQL.identifier(name), SQL(definition))
-                for name, definition, _timeout in keys)))
+                for name, definition in keys)))
     except pg_errors.LockNotAvailable:
         _logger.info("%s: tables busy, %s rows inserted with their keys checked row by row",
                      table, rows)
