@@ -39,6 +39,8 @@ deps_template() {
     name="crm_retail_tpl_$(echo "$depends $TEMPLATE_LANGS" | sha1sum | cut -c1-10)"
     if ! db_exists "$name"; then
         echo "[template] installing $depends into $name (once)" >&2
+        # A build cut short leaves its half-installed copy: never continue from it.
+        dropdb --if-exists "$name.tmp"
         "$ODOO" -c "$ODOO_CONF" -d "$name.tmp" -i "$depends" --load-language="$TEMPLATE_LANGS" --stop-after-init --log-level=warn \
             --http-port="$(free_port)" >"$LOCAL_DIR/template.log" 2>&1 \
             || { tail -40 "$LOCAL_DIR/template.log" >&2; dropdb --if-exists "$name.tmp"; return 1; }
