@@ -180,8 +180,8 @@ def measure_write_floor():
     """What writing the first run's memberships costs by itself: the segments' tag rows
     (Odoo's ``res_partner_res_partner_category_rel``, with its two foreign keys and two
     indexes) and the membership rows, inserted from a copy, each in one statement, in the
-    order and the way the recompute writes them (``insert_in_bulk``: the keys checked once,
-    after the insert); undone after."""
+    order and the way the recompute writes them (``insert_in_bulk``: the keys and indexes
+    built again after the insert); undone after."""
     tags = segments.tag_id.ids
     cr.execute(SQL(
         """

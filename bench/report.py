@@ -60,7 +60,7 @@ print(f"  (b) floor, one hand-written SQL of the same facts:\n"
       f"      {floor:8.3f} s  {queries('floor_queries')} query  [{all_trials('floor')}]")
 write_floor = min(t["write_floor"] for t in trials)
 print(f"  (b') write floor, the first run's {first['members']:,} tag rows (Odoo's partner tags, "
-      f"keys checked once after, as the first run does) and membership rows inserted alone:\n"
+      f"keys and indexes built after, as the first run does) and membership rows inserted alone:\n"
       f"      {write_floor:8.3f} s  [{all_trials('write_floor')}]")
 print(f"  (c) ratio recompute / floor: first run {ratio:.2f} (/ facts + write floor "
       f"{recompute / (floor + write_floor):.2f}), nightly {ratio_again:.2f}")

@@ -371,12 +371,16 @@ class TestSegmentMembership(SegmentCommon):
         self.assertFalse(lonely_tag.exists())
 
     def _keys(self):
+        """The keys and indexes of the tag and membership tables, as PostgreSQL defines
+        them."""
+        tables = [diff.TAG_TABLE, "retail_segment_member"]
         self.env.cr.execute(SQL(
             """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
-                 FROM pg_constraint WHERE contype = 'f' AND conrelid IN (
-                      'res_partner_res_partner_category_rel'::regclass,
-                      'retail_segment_member'::regclass)
-                ORDER BY 1, 2"""))
+                 FROM pg_constraint WHERE conrelid = ANY(%(tables)s::regclass[])
+                UNION ALL
+               SELECT tablename, indexname, indexdef
+                 FROM pg_indexes WHERE tablename = ANY(%(tables)s)
+                ORDER BY 1, 2, 3""", tables=tables))
         return self.env.cr.fetchall()
 
     def _tables_held(self):
@@ -388,18 +392,19 @@ class TestSegmentMembership(SegmentCommon):
         return {row[0] for row in self.env.cr.fetchall()}
 
     def test_bulk_insert_checks_keys_once(self):
-        """Many rows added at once: the tags' foreign keys are dropped for the insert and
-        added back, which checks the rows; while another transaction uses contacts, the
-        rows are inserted with the keys in place."""
+        """Many rows added at once: the tables' keys and indexes are dropped for the insert
+        and built again, which checks the rows; while another transaction uses contacts,
+        the rows are inserted with the keys in place."""
         keys = self._keys()
-        self.assertEqual(len(keys), 4)
+        # Foreign keys, primary and unique keys, and their indexes, of both tables.
+        self.assertEqual(len(keys), 12)
         holders = self.rich | self.tagged_rich | self.tagged_poor
         self._recompute(self.points)
         diff.clear_members(self.points)
         # First while another transaction reads contacts: the keys cannot be dropped now
         # (and this transaction would hold contacts until its end once they were).
         with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as other, \
-                patch.object(diff, "BULK_ROWS", 1):
+                patch.multiple(diff, BULK_ROWS=1, BULK_SHARE=0):
             other.execute("SET statement_timeout = '10s'")
             other.execute("SELECT id FROM res_partner LIMIT 1")
             self.assertEqual(self._recompute(self.points), (2, 0))
@@ -407,7 +412,13 @@ class TestSegmentMembership(SegmentCommon):
         self.assertEqual(self._holders(self.points), holders)
         self.assertEqual(self._keys(), keys)
         diff.clear_members(self.points)
-        with patch.object(diff, "BULK_ROWS", 1):
+        # Few rows beside those already there: kept up to date row by row.
+        self.env.cr.execute("ANALYZE res_partner_res_partner_category_rel")
+        with patch.multiple(diff, BULK_ROWS=1, BULK_SHARE=2):
+            self.assertEqual(self._recompute(self.points), (2, 0))
+        self.assertFalse(self._tables_held())
+        diff.clear_members(self.points)
+        with patch.multiple(diff, BULK_ROWS=1, BULK_SHARE=0):
             self.assertEqual(self._recompute(self.points), (2, 0))
         self.assertEqual(self._tables_held(), {diff.TAG_TABLE, "res_partner"})
         self.assertEqual(self._holders(self.points), holders)
@@ -419,6 +430,30 @@ class TestSegmentMembership(SegmentCommon):
             self.env.cr.execute(SQL(
                 "INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id) "
                 "VALUES (%s, %s)", self.points.tag_id.id, max(self.Partner.search([]).ids) + 1))
+
+    def test_bulk_insert_meets_a_row_committed_meanwhile(self):
+        """A row this transaction did not see (committed by another since it began) makes
+        the unique key fail to build again: the rows are inserted again with the keys in
+        place and ``on_conflict``, the table as it was but for them."""
+        self._recompute(self.points)
+        keys = self._keys()
+        self.env.cr.execute(SQL(
+            "SELECT COUNT(*) FROM %s WHERE category_id = %s",
+            SQL.identifier(diff.TAG_TABLE), self.points.tag_id.id))
+        count = self.env.cr.fetchone()[0]
+        self.assertTrue(count)
+        with patch.multiple(diff, BULK_ROWS=1, BULK_SHARE=0):
+            diff.insert_in_bulk(self.env.cr, diff.TAG_TABLE, SQL(
+                "INSERT INTO %s (category_id, partner_id) SELECT category_id, partner_id "
+                "FROM %s WHERE category_id = %s",
+                SQL.identifier(diff.TAG_TABLE), SQL.identifier(diff.TAG_TABLE),
+                self.points.tag_id.id), count, SQL("ON CONFLICT DO NOTHING"))
+        self.env.cr.execute(SQL(
+            "SELECT COUNT(*) FROM %s WHERE category_id = %s",
+            SQL.identifier(diff.TAG_TABLE), self.points.tag_id.id))
+        self.assertEqual(self.env.cr.fetchone()[0], count, "no row twice")
+        self.assertEqual(self._keys(), keys, "the same keys are back")
+        self.assertFalse(self._tables_held(), "the locks of the bulk insert are let go")
 
     def _holders_of(self, tag):
         return self.env["res.partner"].search([("category_id", "in", tag.ids)])
