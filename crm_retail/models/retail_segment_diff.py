@@ -224,8 +224,8 @@ def insert_in_bulk(cr, table, insert, rows, on_conflict=None):
     and one pass per foreign key instead of their work at every row. That holds the table
     and those its keys point to (contacts included) exclusively until commit; all in a
     savepoint, so that they are back whatever fails. When the locks are not free soon
-    (another transaction is using contacts), or a row another transaction committed
-    meanwhile is there after all (a unique index cannot be built again), the rows are
+    (another transaction is using contacts), or what another transaction committed
+    meanwhile fails a key built again (a row added, a contact deleted), the rows are
     inserted with everything in place."""
     statement = SQL("%s %s", insert, on_conflict or SQL())
     if rows < BULK_ROWS:
@@ -294,12 +294,17 @@ def insert_in_bulk(cr, table, insert, rows, on_conflict=None):
             add = [SQL("ADD CONSTRAINT %s %s", SQL.identifier(name), SQL(definition))
                    for name, definition, foreign in constraints if foreign]
             if add:
-                cr.execute(SQL("ALTER TABLE %s %s", table_sql, SQL(", ").join(add)))
+                cr.execute(SQL("ALTER TABLE %s %s", table_sql, SQL(", ").join(add)),
+                           log_exceptions=False)
     except pg_errors.LockNotAvailable:
         _logger.info("%s: tables busy, %s rows inserted with the keys in place", table, rows)
         cr.execute(statement)
-    except pg_errors.UniqueViolation:
-        _logger.info("%s: rows committed meanwhile, %s rows inserted with the keys in place",
+    # PostgreSQL checks keys built again against what is committed now, not against this
+    # transaction's snapshot: a row added or a contact deleted by another transaction
+    # since fails them. Inserted with the keys in place, the rows meet it as a conflict
+    # (``on_conflict``) or a concurrent update, which the caller retries.
+    except (pg_errors.UniqueViolation, pg_errors.ForeignKeyViolation):
+        _logger.info("%s: changed meanwhile, %s rows inserted with the keys in place",
                      table, rows)
         cr.execute(statement)
 

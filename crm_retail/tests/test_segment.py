@@ -433,8 +433,8 @@ class TestSegmentMembership(SegmentCommon):
 
     def test_bulk_insert_meets_a_row_committed_meanwhile(self):
         """A row this transaction did not see (committed by another since it began) makes
-        the unique key fail to build again: the rows are inserted again with the keys in
-        place and ``on_conflict``, the table as it was but for them."""
+        a key fail to build again: the rows are inserted again with the keys in place and
+        ``on_conflict``, the table as it was but for them."""
         self._recompute(self.points)
         keys = self._keys()
         self.env.cr.execute(SQL(
@@ -454,6 +454,18 @@ class TestSegmentMembership(SegmentCommon):
         self.assertEqual(self.env.cr.fetchone()[0], count, "no row twice")
         self.assertEqual(self._keys(), keys, "the same keys are back")
         self.assertFalse(self._tables_held(), "the locks of the bulk insert are let go")
+        # A contact gone (deleted by another transaction since this one began): its key
+        # fails to build again, and the row meets it again as it is inserted alone.
+        with patch.multiple(diff, BULK_ROWS=1, BULK_SHARE=0), \
+                patch.object(diff._logger, "info") as info, \
+                self.assertRaises(psycopg2.errors.ForeignKeyViolation), \
+                mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            diff.insert_in_bulk(self.env.cr, diff.TAG_TABLE, SQL(
+                "INSERT INTO %s (category_id, partner_id) VALUES (%s, %s)",
+                SQL.identifier(diff.TAG_TABLE), self.points.tag_id.id,
+                max(self.Partner.search([]).ids) + 1), 1)
+        self.assertIn("changed meanwhile", info.call_args.args[0])
+        self.assertEqual(self._keys(), keys)
 
     def _holders_of(self, tag):
         return self.env["res.partner"].search([("category_id", "in", tag.ids)])
