@@ -237,10 +237,14 @@ def insert_in_bulk(cr, table, insert, rows, on_conflict=None):
         cr.execute(statement)
         return
     # Its foreign keys, and its primary and unique keys unless another table's keys
-    # point to them; then the indexes of no constraint.
+    # point to them; then the indexes of no constraint. Each with PostgreSQL's own text
+    # of it, and its comment: Odoo keeps a constraint's definition there, and rebuilds
+    # the constraint at the next update when the two differ.
     cr.execute(SQL(
         """
-        SELECT conname, pg_get_constraintdef(oid), contype = 'f' FROM pg_constraint
+        SELECT conname, pg_get_constraintdef(oid), contype = 'f',
+               obj_description(oid, 'pg_constraint')
+          FROM pg_constraint
          WHERE conrelid = %(table)s::regclass
            AND (contype = 'f' OR contype IN ('p', 'u') AND NOT EXISTS (
                 SELECT 1 FROM pg_constraint WHERE confrelid = %(table)s::regclass))
@@ -248,12 +252,11 @@ def insert_in_bulk(cr, table, insert, rows, on_conflict=None):
         """,
         table=table,
     ))
-    # PostgreSQL's own text of each, run again as it is (a literal % escaped).
-    constraints = [(name, definition.replace("%", "%%"), foreign)
-                   for name, definition, foreign in cr.fetchall()]
+    constraints = cr.fetchall()
     cr.execute(SQL(
         """
-        SELECT ix.relname, pg_get_indexdef(i.indexrelid)
+        SELECT ix.relname, pg_get_indexdef(i.indexrelid),
+               obj_description(i.indexrelid, 'pg_class')
           FROM pg_index i JOIN pg_class ix ON ix.oid = i.indexrelid
          WHERE i.indrelid = %s::regclass AND NOT EXISTS (
                SELECT 1 FROM pg_constraint c
@@ -262,11 +265,25 @@ def insert_in_bulk(cr, table, insert, rows, on_conflict=None):
         """,
         table,
     ))
-    indexes = [(name, definition.replace("%", "%%")) for name, definition in cr.fetchall()]
+    indexes = cr.fetchall()
     if not constraints and not indexes:
         cr.execute(statement)
         return
     table_sql = SQL.identifier(table)
+
+    def add_constraints(foreign):
+        chosen = [(name, definition, comment)
+                  for name, definition, is_foreign, comment in constraints
+                  if is_foreign == foreign]
+        if chosen:
+            cr.execute(SQL("ALTER TABLE %s %s", table_sql, SQL(", ").join(
+                SQL("ADD CONSTRAINT %s %s", SQL.identifier(name), _verbatim(definition))
+                for name, definition, _comment in chosen)), log_exceptions=False)
+        for name, _definition, comment in chosen:
+            if comment is not None:
+                cr.execute(SQL("COMMENT ON CONSTRAINT %s ON %s IS %s",
+                               SQL.identifier(name), table_sql, comment))
+
     try:
         with cr.savepoint(flush=False):
             # SET LOCAL inside the savepoint, RESET after the wait: the session's own
@@ -275,27 +292,21 @@ def insert_in_bulk(cr, table, insert, rows, on_conflict=None):
             if constraints:
                 cr.execute(SQL("ALTER TABLE %s %s", table_sql, SQL(", ").join(
                     SQL("DROP CONSTRAINT %s", SQL.identifier(name))
-                    for name, _definition, _foreign in constraints)), log_exceptions=False)
+                    for name, *_rest in constraints)), log_exceptions=False)
             if indexes:
                 cr.execute(SQL("DROP INDEX %s", SQL(", ").join(
-                    SQL.identifier(name) for name, _definition in indexes)),
+                    SQL.identifier(name) for name, *_rest in indexes)),
                     log_exceptions=False)
             cr.execute("RESET lock_timeout")
             cr.execute(insert)
             # The unique keys first (a row committed meanwhile fails them), the foreign
             # keys last (they check the rows).
-            add = [SQL("ADD CONSTRAINT %s %s", SQL.identifier(name), SQL(definition))
-                   for name, definition, foreign in constraints if not foreign]
-            if add:
-                cr.execute(SQL("ALTER TABLE %s %s", table_sql, SQL(", ").join(add)),
-                           log_exceptions=False)
-            for _name, definition in indexes:
-                cr.execute(SQL(definition))
-            add = [SQL("ADD CONSTRAINT %s %s", SQL.identifier(name), SQL(definition))
-                   for name, definition, foreign in constraints if foreign]
-            if add:
-                cr.execute(SQL("ALTER TABLE %s %s", table_sql, SQL(", ").join(add)),
-                           log_exceptions=False)
+            add_constraints(foreign=False)
+            for name, definition, comment in indexes:
+                cr.execute(_verbatim(definition))
+                if comment is not None:
+                    cr.execute(SQL("COMMENT ON INDEX %s IS %s", SQL.identifier(name), comment))
+            add_constraints(foreign=True)
     except pg_errors.LockNotAvailable:
         _logger.info("%s: tables busy, %s rows inserted with the keys in place", table, rows)
         cr.execute(statement)
@@ -307,6 +318,11 @@ def insert_in_bulk(cr, table, insert, rows, on_conflict=None):
         _logger.info("%s: changed meanwhile, %s rows inserted with the keys in place",
                      table, rows)
         cr.execute(statement)
+
+
+def _verbatim(text):
+    """PostgreSQL's own text of a definition, run again as it is (a literal % escaped)."""
+    return SQL(text.replace("%", "%%"))
 
 
 def clear_members(segments):

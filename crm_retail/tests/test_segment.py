@@ -372,13 +372,15 @@ class TestSegmentMembership(SegmentCommon):
 
     def _keys(self):
         """The keys and indexes of the tag and membership tables, as PostgreSQL defines
-        them."""
+        them, with their comments (where Odoo keeps its own definitions)."""
         tables = [diff.TAG_TABLE, "retail_segment_member"]
         self.env.cr.execute(SQL(
-            """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+            """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid),
+                      obj_description(oid, 'pg_constraint')
                  FROM pg_constraint WHERE conrelid = ANY(%(tables)s::regclass[])
                 UNION ALL
-               SELECT tablename, indexname, indexdef
+               SELECT tablename, indexname, indexdef,
+                      obj_description(format('%%I', indexname)::regclass, 'pg_class')
                  FROM pg_indexes WHERE tablename = ANY(%(tables)s)
                 ORDER BY 1, 2, 3""", tables=tables))
         return self.env.cr.fetchall()
@@ -465,6 +467,20 @@ class TestSegmentMembership(SegmentCommon):
                 SQL.identifier(diff.TAG_TABLE), self.points.tag_id.id,
                 max(self.Partner.search([]).ids) + 1), 1)
         self.assertIn("changed meanwhile", info.call_args.args[0])
+        self.assertEqual(self._keys(), keys)
+
+    def test_bulk_insert_keeps_odoo_definitions(self):
+        """Odoo keeps a constraint's definition in its comment (and rebuilds the constraint
+        at the next update when they differ): the keys built again carry it too."""
+        keys = self._keys()
+        self.assertIn("UNIQUE(partner_id, company_id)", [key[3] for key in keys])
+        newcomer = self.Partner.create({"name": "Khách mới"})
+        self.env.flush_all()
+        with patch.multiple(diff, BULK_ROWS=1, BULK_SHARE=0):
+            diff.insert_in_bulk(self.env.cr, "retail_segment_member", SQL(
+                "INSERT INTO retail_segment_member (partner_id, company_id, segment_ids) "
+                "VALUES (%s, %s, %s)", newcomer.id, self.env.company.id, self.points.ids), 1)
+        self.assertEqual(self._tables_held(), {"res_partner"}, "the bulk path was taken")
         self.assertEqual(self._keys(), keys)
 
     def _holders_of(self, tag):
