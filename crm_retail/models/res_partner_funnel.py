@@ -75,11 +75,14 @@ class ResPartner(models.Model):
         if self.env.cr.fetchall():
             self.invalidate_model(["retail_stage_id"])
 
-    def _retail_funnel_leads(self, companies, create_missing=False):
+    def _retail_funnel_leads(self, companies, create_missing=False, step=0, reasons=None):
         """{commercial partner id: the opportunity that follows it in the company ``companies``
         maps it to (an opportunity without company follows it everywhere)}, in one search; with
-        ``create_missing``, an opportunity of that company is created (at the first step) for
-        customers of companies that want one on the first purchase."""
+        ``create_missing``, an opportunity of that company is created for customers of
+        companies that want one on the first purchase: at the stage of funnel ``step`` the
+        purchase takes it to, with ``reasons[partner id]`` in its creation note (as if created
+        at the first step and moved there at once, without the move's second write and note),
+        else at the first step."""
         partners = self.commercial_partner_id
         leads = self.env["crm.lead"].sudo().search([
             ("partner_id", "child_of", partners.ids), ("type", "=", "opportunity"),
@@ -96,7 +99,9 @@ class ResPartner(models.Model):
             lambda p: p.id not in result
             and Company.browse(companies.get(p.id)).retail_create_lead_on_purchase)
         if create_missing and missing:
-            stage = self.env.ref("crm_retail.stage_target", raise_if_not_found=False)
+            stage = step and self.env["crm.stage"]._retail_funnel_stages().get(step)
+            if not stage:
+                step, stage = 0, self.env.ref("crm_retail.stage_target", raise_if_not_found=False)
             # Created in a batch as Odoo logs batches: no creation message, follower or
             # tracking of its own per opportunity (each costs queries per opportunity): one batch
             # note.
@@ -112,10 +117,17 @@ class ResPartner(models.Model):
                 ).id,
                 "company_id": companies[partner.id],
                 "stage_id": stage.id if stage else False,
+                "retail_fact_step": step,
+                # What crm sets on an opportunity reaching a won stage, given at once (crm
+                # would compute a probability first, then write the closing date).
+                **({"date_closed": fields.Datetime.now(), "probability": 100,
+                    "automated_probability": 100} if stage and stage.is_won else {}),
                 "retail_referrer_id": partner.retail_referrer_id.id,
             } for partner in missing])
-            created._message_log_batch(
-                bodies={lead.id: lead._creation_message() for lead in created})
+            created._message_log_batch(bodies={lead.id: self.env._(
+                "Created in %(stage)s: %(reason)s", stage=stage.name,
+                reason=reasons.get(lead.partner_id.id, ""),
+            ) if step else lead._creation_message() for lead in created})
             result.update({lead.partner_id.id: lead for lead in created})
         return result
 
@@ -162,12 +174,16 @@ class ResPartner(models.Model):
         purchases = {pid: (days, recent) for pid, company_id, days, recent
                      in self.env.cr.fetchall() if companies.get(pid) == company_id}
         buyers = partners.filtered(lambda p: purchases.get(p.id, (0, 0))[0])
-        leads = buyers._retail_funnel_leads(companies, create_missing=True)
         # Each opportunity names its own customer's documents, not the whole batch.
         names_by_partner = {}
         for document in documents:
             names_by_partner.setdefault(
                 document.partner_id.commercial_partner_id.id, []).append(document.display_name)
+        first_purchase = {partner.id: self.env._(
+            "first purchase (%(documents)s)",
+            documents=", ".join(names_by_partner.get(partner.id, []))) for partner in buyers}
+        leads = buyers._retail_funnel_leads(
+            companies, create_missing=True, step=4, reasons=first_purchase)
         # The referrer is on the customer, or on the opportunity that brought it.
         first_timers = buyers.filtered(lambda p: purchases[p.id][0] == 1)
         referrer_companies, referred_names = {}, {}
@@ -178,26 +194,28 @@ class ResPartner(models.Model):
                 referrer_companies[referrer.commercial_partner_id.id] = companies[partner.id]
                 referred_names.setdefault(referrer.commercial_partner_id.id, []).extend(
                     names_by_partner.get(partner.id, []))
+        referred = {pid: self.env._("a referred customer made a first purchase (%(documents)s)",
+                                    documents=", ".join(names))
+                    for pid, names in referred_names.items()}
         referrers = self.browse(referrer_companies)
-        leads.update(referrers._retail_funnel_leads(referrer_companies, create_missing=True))
+        leads.update(referrers._retail_funnel_leads(
+            referrer_companies, create_missing=True, step=7, reasons=referred))
         steps = {4: {}, 5: {}, 6: {}, 7: {}}
         for partner in buyers:
             lead = leads.get(partner.id)
             if not lead:
                 continue
             days, recent = purchases[partner.id]
-            names = ", ".join(names_by_partner.get(partner.id, []))
-            steps[4][lead] = self.env._("first purchase (%(documents)s)", documents=names)
+            steps[4][lead] = first_purchase[partner.id]
             if days >= 2:
-                steps[5][lead] = self.env._("purchase on another day (%(documents)s)",
-                                            documents=names)
+                steps[5][lead] = self.env._(
+                    "purchase on another day (%(documents)s)",
+                    documents=", ".join(names_by_partner.get(partner.id, [])))
             if partner._retail_is_loyal(recent):
                 steps[6][lead] = self.env._("loyalty rule reached")
         for referrer in referrers:
             if lead := leads.get(referrer.id):
-                steps[7][lead] = self.env._(
-                    "a referred customer made a first purchase (%(documents)s)",
-                    documents=", ".join(referred_names[referrer.id]))
+                steps[7][lead] = referred[referrer.id]
         stages = self.env["crm.stage"]._retail_funnel_stages()
         for step, reasons in steps.items():
             if reasons and step in stages:

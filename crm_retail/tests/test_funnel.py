@@ -89,6 +89,28 @@ class TestFunnel(RetailCommon):
         self._sell(other, 100000)
         self.assertFalse(self.env["crm.lead"].search([("partner_id", "=", other.id)]))
 
+    def test_card_of_a_first_purchase_is_created_won(self):
+        """The opportunity a first purchase creates starts at Contract, as crm closes a won
+        one (probability, closing date, the scoring it learns from won opportunities), with
+        one note that says why, and enters the funnel report there."""
+        Frequency = self.env["crm.lead.scoring.frequency"]
+        won_before = sum(Frequency.search([("variable", "=", "stage_id")]).mapped("won_count"))
+        newcomer = self.Partner.create({"name": "Khách mua lần đầu"})
+        invoice = self._sell(newcomer, 100000)
+        opportunity = self.env["crm.lead"].search([("partner_id", "=", newcomer.id)])
+        self.assertEqual(opportunity.stage_id, self.stage["contract"])
+        self.assertEqual(opportunity.retail_fact_step, 4)
+        self.assertEqual(opportunity.won_status, "won")
+        self.assertEqual(opportunity.probability, 100)
+        self.assertTrue(opportunity.date_closed)
+        won_after = sum(Frequency.search([("variable", "=", "stage_id")]).mapped("won_count"))
+        self.assertGreater(won_after, won_before)
+        self.assertEqual(len(opportunity.message_ids), 1)
+        self.assertIn(self.stage["contract"].name, opportunity.message_ids.body)
+        self.assertIn(invoice.name, opportunity.message_ids.body)
+        rows = self.env["crm.retail.funnel.report"].search([("lead_id", "=", opportunity.id)])
+        self.assertEqual(rows.stage_id, self.stage["contract"])
+
     def test_second_purchase_on_another_day_is_repeat(self):
         self._sell(self.customer, 100000, date=self._days_ago(10))
         self._sell(self.customer, 50000, date=self._days_ago(10))
