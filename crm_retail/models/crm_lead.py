@@ -4,6 +4,8 @@ from .retail_fields import check_derived_fields, without_derived
 
 # Opportunity fields that decide which stage its customer is in.
 FUNNEL_STAGE_FIELDS = {"stage_id", "active", "partner_id", "type"}
+# The customers whose opportunities the funnel engine is moving (a transaction's data).
+FUNNEL_MOVED = "crm_retail.funnel_moved"
 # Facts only the funnel engine writes, as superuser (the step is its stage's).
 DERIVED_FIELDS = {"retail_fact_step": "funnel", "retail_funnel_step": "funnel"}
 
@@ -40,7 +42,7 @@ class CrmLead(models.Model):
                 if vals.get("partner_id") in buyers.ids and not vals.get("stage_id"):
                     vals["stage_id"] = stage.id
         leads = super().create(vals_list)
-        self.env["retail.customer.facts"]._mark(leads.partner_id.ids)
+        leads._retail_mark_customers()
         return leads
 
     @api.model
@@ -54,15 +56,25 @@ class CrmLead(models.Model):
         # The customer's funnel stage follows its opportunity.
         follows = FUNNEL_STAGE_FIELDS.intersection(vals)
         if follows:
-            self.env["retail.customer.facts"]._mark(self.partner_id.ids)
+            self._retail_mark_customers()
         result = super().write(vals)
         if follows:
-            self.env["retail.customer.facts"]._mark(self.partner_id.ids)
+            self._retail_mark_customers()
         return result
 
     def unlink(self):
-        self.env["retail.customer.facts"]._mark(self.partner_id.ids)
+        self._retail_mark_customers()
         return super().unlink()
+
+    def _retail_mark_customers(self):
+        """Refresh the facts of these opportunities' customers with the transaction: their
+        stage, and their segments (an opportunity makes a contact a customer). The funnel
+        engine collects the customers it moves and refreshes only what it changed."""
+        if self.env.context.get("retail_funnel_engine"):
+            self.env.cr.precommit.data.setdefault(FUNNEL_MOVED, set()).update(
+                self.partner_id.commercial_partner_id.ids)
+        else:
+            self.env["retail.customer.facts"]._mark(self.partner_id.ids)
 
     def _retail_advance(self, step, reasons, stage=None):
         """Move these opportunities forward to funnel ``step``, never backward and once per fact,

@@ -4,6 +4,7 @@ purchases, and referrals."""
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .crm_lead import FUNNEL_MOVED
 from .retail_fields import LOYALTY_READERS
 
 
@@ -136,7 +137,10 @@ class ResPartner(models.Model):
         first purchase -> Contract, a purchase on another day -> Repeat, the loyalty
         rule -> Loyal, and the referrer of a first-time buyer -> Advocate. One query
         for the purchases of all the customers."""
-        partners = self.commercial_partner_id
+        # What the engine does to opportunities is not marked for the transaction's flush
+        # (which would refresh every fact of their customers again): it refreshes the stage
+        # of those it moved itself, at the end.
+        partners = self.commercial_partner_id.with_context(retail_funnel_engine=True)
         if not partners:
             return
         # Only what the purchases query reads, not every pending write of the models.
@@ -197,7 +201,7 @@ class ResPartner(models.Model):
         referred = {pid: self.env._("a referred customer made a first purchase (%(documents)s)",
                                     documents=", ".join(names))
                     for pid, names in referred_names.items()}
-        referrers = self.browse(referrer_companies)
+        referrers = partners.browse(referrer_companies)
         leads.update(referrers._retail_funnel_leads(
             referrer_companies, create_missing=True, step=7, reasons=referred))
         steps = {4: {}, 5: {}, 6: {}, 7: {}}
@@ -219,8 +223,14 @@ class ResPartner(models.Model):
         stages = self.env["crm.stage"]._retail_funnel_stages()
         for step, reasons in steps.items():
             if reasons and step in stages:
-                self.env["crm.lead"].sudo().browse(lead.id for lead in reasons)._retail_advance(
+                partners.env["crm.lead"].sudo().browse(
+                    lead.id for lead in reasons)._retail_advance(
                     step, {lead.id: text for lead, text in reasons.items()}, stages[step])
+        moved = self.env.cr.precommit.data.pop(FUNNEL_MOVED, set())
+        if moved and not self.env.context.get("retail_facts_refresh_follows"):
+            # A referrer may have just become a customer through its new opportunity.
+            facts = {"stage", "segments"} if referrers else {"stage"}
+            self.env["retail.customer.facts"]._refresh_or_queue(moved, facts=facts)
 
     def _retail_is_loyal(self, recent_purchases):
         company = self.company_id or self.env.company

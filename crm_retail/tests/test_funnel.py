@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo import Command, fields
 from odoo.tests import tagged
 
@@ -110,6 +112,20 @@ class TestFunnel(RetailCommon):
         self.assertIn(invoice.name, opportunity.message_ids.body)
         rows = self.env["crm.retail.funnel.report"].search([("lead_id", "=", opportunity.id)])
         self.assertEqual(rows.stage_id, self.stage["contract"])
+
+    def test_first_purchase_refreshes_its_customer_once(self):
+        """The opportunity the first purchase creates does not refresh every fact of its
+        customer a second time when the transaction ends: the funnel engine refreshes the
+        stage of what it moved, and nothing else."""
+        newcomer = self.Partner.create({"name": "Khách làm mới một lần"})
+        self.env.cr.flush()
+        Partner = type(self.env["res.partner"])
+        with patch.object(Partner, "_retail_debt_refresh", autospec=True,
+                          side_effect=Partner._retail_debt_refresh) as debt_refresh:
+            self._sell(newcomer, 100000)
+            self.env.cr.flush()
+        self.assertEqual(debt_refresh.call_count, 1)
+        self.assertEqual(newcomer.retail_stage_id, self.stage["contract"])
 
     def test_second_purchase_on_another_day_is_repeat(self):
         self._sell(self.customer, 100000, date=self._days_ago(10))
