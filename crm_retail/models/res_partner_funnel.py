@@ -183,9 +183,10 @@ class ResPartner(models.Model):
         for document in documents:
             names_by_partner.setdefault(
                 document.partner_id.commercial_partner_id.id, []).append(document.display_name)
+        bought = {pid: ", ".join(names) for pid, names in names_by_partner.items()}
         first_purchase = {partner.id: self.env._(
-            "first purchase (%(documents)s)",
-            documents=", ".join(names_by_partner.get(partner.id, []))) for partner in buyers}
+            "first purchase (%(documents)s)", documents=bought.get(partner.id, ""))
+            for partner in buyers}
         leads = buyers._retail_funnel_leads(
             companies, create_missing=True, step=4, reasons=first_purchase)
         # The referrer is on the customer, or on the opportunity that brought it.
@@ -212,9 +213,8 @@ class ResPartner(models.Model):
             days, recent = purchases[partner.id]
             steps[4][lead] = first_purchase[partner.id]
             if days >= 2:
-                steps[5][lead] = self.env._(
-                    "purchase on another day (%(documents)s)",
-                    documents=", ".join(names_by_partner.get(partner.id, [])))
+                steps[5][lead] = self.env._("purchase on another day (%(documents)s)",
+                                            documents=bought.get(partner.id, ""))
             if partner._retail_is_loyal(recent):
                 steps[6][lead] = self.env._("loyalty rule reached")
         for referrer in referrers:
@@ -226,9 +226,11 @@ class ResPartner(models.Model):
                 partners.env["crm.lead"].sudo().browse(
                     lead.id for lead in reasons)._retail_advance(
                     step, {lead.id: text for lead, text in reasons.items()}, stages[step])
+        # Referrers too, even in the queue's refresh after a response (which covers only the
+        # documents' customers); a referrer may have just become a customer through its new
+        # opportunity.
         moved = self.env.cr.precommit.data.pop(FUNNEL_MOVED, set())
-        if moved and not self.env.context.get("retail_facts_refresh_follows"):
-            # A referrer may have just become a customer through its new opportunity.
+        if moved:
             facts = {"stage", "segments"} if referrers else {"stage"}
             self.env["retail.customer.facts"]._refresh_or_queue(moved, facts=facts)
 

@@ -322,9 +322,7 @@ class RetailCustomerFacts(models.AbstractModel):
                 lambda doc, c=company: doc.company_id == c).with_company(company)
             try:
                 with self.env.cr.savepoint():
-                    # Every fact of these customers is refreshed next.
-                    self.with_company(company).with_context(
-                        retail_facts_refresh_follows=True)._on_purchases(company_documents)
+                    self.with_company(company)._on_purchases(company_documents)
             except Exception:  # whatever it is, the facts are still refreshed
                 _logger.exception("What follows the purchases %s failed", company_documents)
 
