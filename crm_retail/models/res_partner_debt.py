@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, formatLang, split_every
 
+from .retail_customer_facts import LedgerFactUpdate
 from .retail_fields import DEBT_FIELDS, DEBT_READERS
 
 # Customers per transaction of the nightly debt refresh.
@@ -143,59 +144,69 @@ class ResPartner(models.Model):
         )
 
     @api.model
+    def _retail_debt_figures(self, partner_ids=None):
+        """SELECT per commercial partner (of `partner_ids`, None: all) its debt figures, one
+        jsonb per column (company id -> figure), named as the columns."""
+        return SQL(
+            """
+            WITH facts AS (%s)
+            SELECT partner_id,
+                   jsonb_object_agg(company_id::text, debt) AS retail_debt_amount,
+                   jsonb_object_agg(company_id::text, overdue) AS retail_debt_overdue_amount,
+                   jsonb_object_agg(company_id::text, overdue_days) AS retail_debt_overdue_days,
+                   jsonb_object_agg(company_id::text, CASE
+                       WHEN debt <= 0 THEN 'none'
+                       WHEN overdue > 0 THEN 'overdue'
+                       ELSE 'owes' END) AS retail_debt_status
+              FROM facts GROUP BY partner_id
+            """,
+            self._retail_debt_query(partner_ids),
+        )
+
+    @api.model
+    def _retail_debt_update(self, partner_ids):
+        """The debt figures of these commercial partners from the journal items, as written
+        by the customer facts refresh."""
+        self.env["retail.sql.facts"]._receivables_flush()
+        return LedgerFactUpdate(
+            figures=self._retail_debt_figures(partner_ids),
+            columns={column: column for column in DEBT_FIELDS},
+        )
+
+    @api.model
     def _retail_debt_refresh(self, partner_ids=None):
         """Rewrite the debt figures of these partners' commercial partners (None: all) from
         the journal items in one statement; only rows whose figures changed are written.
         Returns the ids of the partners whose figures changed."""
-        self.env["retail.sql.facts"]._receivables_flush()
+        facts = self.env["retail.customer.facts"]
         if partner_ids is not None:
-            partner_ids = list(partner_ids)
-            if not partner_ids:
-                return []
-            targets = SQL(
-                "SELECT DISTINCT commercial_partner_id AS id FROM res_partner WHERE id = ANY(%s)",
-                partner_ids)
-        else:
-            # Every partner with figures now, plus every partner that had some.
-            targets = SQL(
-                """SELECT id FROM res_partner WHERE retail_debt_status IS NOT NULL
-                   UNION SELECT partner_id FROM figures""")
+            partner_ids = facts._commercial_ids(partner_ids)
+            return facts._write_ledger_facts(
+                partner_ids, {"debt": self._retail_debt_update(partner_ids)})["debt"]
+        self.env["retail.sql.facts"]._receivables_flush()
+        self.flush_model(["retail_debt_status"])
+        # Every partner with figures now, plus every partner that had some.
         self.env.cr.execute(SQL(
             """
-            WITH facts AS (%(facts)s),
-            figures AS (
-                SELECT partner_id,
-                       jsonb_object_agg(company_id::text, debt) AS retail_debt_amount,
-                       jsonb_object_agg(company_id::text, overdue) AS retail_debt_overdue_amount,
-                       jsonb_object_agg(company_id::text, overdue_days) AS retail_debt_overdue_days,
-                       jsonb_object_agg(company_id::text, CASE
-                           WHEN debt <= 0 THEN 'none'
-                           WHEN overdue > 0 THEN 'overdue'
-                           ELSE 'owes' END) AS retail_debt_status
-                  FROM facts GROUP BY partner_id
-            ),
-            targets AS (%(targets)s)
-            UPDATE res_partner p
-               SET retail_debt_amount = f.retail_debt_amount,
-                   retail_debt_overdue_amount = f.retail_debt_overdue_amount,
-                   retail_debt_overdue_days = f.retail_debt_overdue_days,
-                   retail_debt_status = f.retail_debt_status
+            WITH figures AS (%(figures)s),
+            targets AS (SELECT id FROM res_partner WHERE retail_debt_status IS NOT NULL
+                        UNION SELECT partner_id FROM figures)
+            UPDATE res_partner p SET %(assignments)s
               FROM targets t LEFT JOIN figures f ON f.partner_id = t.id
-             WHERE p.id = t.id
-               AND (p.retail_debt_amount IS DISTINCT FROM f.retail_debt_amount
-                    OR p.retail_debt_overdue_amount IS DISTINCT FROM f.retail_debt_overdue_amount
-                    OR p.retail_debt_overdue_days IS DISTINCT FROM f.retail_debt_overdue_days
-                    OR p.retail_debt_status IS DISTINCT FROM f.retail_debt_status)
+             WHERE p.id = t.id AND (%(any_change)s)
             RETURNING p.id
             """,
-            facts=self._retail_debt_query(partner_ids),
-            targets=targets,
+            figures=self._retail_debt_figures(),
+            assignments=SQL(", ").join(
+                SQL("%s = f.%s", SQL.identifier(column), SQL.identifier(column))
+                for column in DEBT_FIELDS),
+            any_change=SQL(" OR ").join(
+                SQL("p.%s IS DISTINCT FROM f.%s", SQL.identifier(column), SQL.identifier(column))
+                for column in DEBT_FIELDS),
         ))
         changed = [row[0] for row in self.env.cr.fetchall()]
         if changed:
-            self.invalidate_model(
-                ["retail_debt_amount", "retail_debt_overdue_amount", "retail_debt_overdue_days",
-                 "retail_debt_status"])
+            self.invalidate_model(DEBT_FIELDS)
         return changed
 
     @api.model

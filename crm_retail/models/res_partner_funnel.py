@@ -59,19 +59,23 @@ class ResPartner(models.Model):
             UPDATE res_partner p
                SET retail_stage_id = opportunity.stage_id
               FROM res_partner target
-              LEFT JOIN LATERAL (
-                    SELECT lead.stage_id FROM crm_lead lead
+              -- Their opportunities read in one pass, not once per customer (a plan on the
+              -- fresh statistics of a new database scanned every opportunity per customer).
+              LEFT JOIN (
+                    SELECT DISTINCT ON (lead.partner_id) lead.partner_id, lead.stage_id
+                      FROM crm_lead lead
                       JOIN crm_stage stage ON stage.id = lead.stage_id
-                     WHERE lead.partner_id = target.id AND lead.active
-                       AND lead.type = 'opportunity'
-                     ORDER BY stage.is_won DESC, lead.create_date DESC, lead.id DESC
-                     LIMIT 1) opportunity ON TRUE
+                     WHERE lead.partner_id IN (SELECT id FROM res_partner
+                                                WHERE commercial_partner_id = ANY(%(ids)s))
+                       AND lead.active AND lead.type = 'opportunity'
+                     ORDER BY lead.partner_id, stage.is_won DESC, lead.create_date DESC,
+                              lead.id DESC) opportunity ON opportunity.partner_id = target.id
              WHERE p.id = target.id
-               AND target.commercial_partner_id = ANY(%s)
+               AND target.commercial_partner_id = ANY(%(ids)s)
                AND p.retail_stage_id IS DISTINCT FROM opportunity.stage_id
             RETURNING p.id
             """,
-            list(partner_ids),
+            ids=list(partner_ids),
         ))
         if self.env.cr.fetchall():
             self.invalidate_model(["retail_stage_id"])

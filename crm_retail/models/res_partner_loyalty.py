@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, formatLang, split_every
 
+from .retail_customer_facts import LedgerFactUpdate
 from .retail_fields import LOYALTY_READERS, SALE_MOVE_TYPES
 
 # Points one adjustment or redemption may move: far beyond any shop's need, and far
@@ -94,35 +95,35 @@ class ResPartner(models.Model):
         )
 
     @api.model
+    def _retail_points_update(self, partner_ids):
+        """The points balances and lifetime points of these customers, per company, from
+        their history, as written by the customer facts refresh; the tiers of those whose
+        balance changed move after."""
+        self.env["retail.points.line"].flush_model(
+            ["partner_id", "company_id", "points_earned", "points_used"])
+        return LedgerFactUpdate(
+            figures=SQL("SELECT partner_id, %s FROM (%s) points GROUP BY partner_id",
+                        POINTS_AGGREGATES, self._retail_points_query(partner_ids)),
+            columns={"retail_loyalty_points": "balance", "retail_loyalty_points_total": "earned"},
+            returning=("companies",),
+            on_written=self._retail_points_written,
+        )
+
+    @api.model
     def _retail_points_refresh(self, partner_ids):
         """Rewrite the points balances of these customers, per company, from their history
         in one statement, then move the tiers of those whose balance changed."""
-        self.env["retail.points.line"].flush_model(
-            ["partner_id", "company_id", "points_earned", "points_used"])
-        self.env.cr.execute(SQL(
-            """
-            WITH points AS (%(points)s),
-            figures AS (SELECT partner_id, %(aggregates)s FROM points GROUP BY partner_id)
-            UPDATE res_partner p
-               SET retail_loyalty_points = f.balance, retail_loyalty_points_total = f.earned
-              FROM unnest(%(ids)s::int[]) AS target(id)
-              LEFT JOIN figures f ON f.partner_id = target.id
-             WHERE p.id = target.id
-               AND (p.retail_loyalty_points IS DISTINCT FROM f.balance
-                    OR p.retail_loyalty_points_total IS DISTINCT FROM f.earned)
-            RETURNING p.id, f.companies
-            """,
-            ids=list(partner_ids),
-            points=self._retail_points_query(partner_ids),
-            aggregates=POINTS_AGGREGATES,
-        ))
+        self.env["retail.customer.facts"]._write_ledger_facts(
+            partner_ids, {"points": self._retail_points_update(partner_ids)})
+
+    @api.model
+    def _retail_points_written(self, changed):
+        """Move the tiers of these customers ({id: (their companies,)}), whose points
+        changed, in each company they have points in."""
         partner_ids_by_company = defaultdict(list)
-        for partner_id, company_ids in self.env.cr.fetchall():
+        for partner_id, (company_ids,) in changed.items():
             for company_id in company_ids or ():
                 partner_ids_by_company[company_id].append(partner_id)
-        if not partner_ids_by_company:
-            return
-        self.invalidate_model(["retail_loyalty_points", "retail_loyalty_points_total"])
         for company_id, ids in partner_ids_by_company.items():
             self.browse(ids).with_company(company_id)._retail_update_tiers()
 

@@ -6,6 +6,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import column_exists
 
 from .res_partner_loyalty import POINTS_AGGREGATES
+from .retail_customer_facts import LedgerFactUpdate
 from .retail_fields import DEBT_READERS, LOYALTY_READERS, SALE_MOVE_TYPES
 
 # Facts kept per company, one jsonb column each (company id -> value), like Odoo's own
@@ -136,29 +137,20 @@ class ResPartner(models.Model):
             sales)
 
     @api.model
+    def _retail_stats_update(self, partner_ids):
+        """The purchase statistics of these commercial partners, per company, from the
+        posted documents, as written by the customer facts refresh."""
+        self.env["retail.sql.facts"]._sales_flush()
+        return LedgerFactUpdate(
+            figures=SQL("SELECT partner_id, %s FROM (%s) sales GROUP BY partner_id",
+                        STATS_AGGREGATES, self._retail_stats_query(partner_ids, per_company=True)),
+            columns={"retail_total_sales": "total", "retail_purchase_count": "purchases",
+                     "retail_last_purchase_date": "last_date"},
+        )
+
+    @api.model
     def _retail_stats_refresh(self, partner_ids):
         """Rewrite the purchase statistics of these commercial partners, per company, from
         the posted documents in one statement; only rows that change are written."""
-        self.env["retail.sql.facts"]._sales_flush()
-        self.env.cr.execute(SQL(
-            """
-            WITH sales AS (%(stats)s),
-            figures AS (SELECT partner_id, %(aggregates)s FROM sales GROUP BY partner_id)
-            UPDATE res_partner p
-               SET retail_total_sales = f.total, retail_purchase_count = f.purchases,
-                   retail_last_purchase_date = f.last_date
-              FROM unnest(%(ids)s::int[]) AS target(id)
-              LEFT JOIN figures f ON f.partner_id = target.id
-             WHERE p.id = target.id
-               AND (p.retail_total_sales IS DISTINCT FROM f.total
-                    OR p.retail_purchase_count IS DISTINCT FROM f.purchases
-                    OR p.retail_last_purchase_date IS DISTINCT FROM f.last_date)
-            RETURNING p.id
-            """,
-            ids=list(partner_ids),
-            stats=self._retail_stats_query(partner_ids, per_company=True),
-            aggregates=STATS_AGGREGATES,
-        ))
-        if self.env.cr.fetchall():
-            self.invalidate_model(
-                ["retail_total_sales", "retail_purchase_count", "retail_last_purchase_date"])
+        self.env["retail.customer.facts"]._write_ledger_facts(
+            partner_ids, {"stats": self._retail_stats_update(partner_ids)})

@@ -1,4 +1,6 @@
 import logging
+from collections.abc import Callable
+from typing import NamedTuple
 
 from psycopg2 import errors as pg_errors
 
@@ -25,6 +27,18 @@ BUSY_ERRORS = (pg_errors.LockNotAvailable, pg_errors.SerializationFailure,
                pg_errors.DeadlockDetected)
 
 
+class LedgerFactUpdate(NamedTuple):
+    """How one ledger fact is written on the customers' rows by the refresh, which writes
+    all of them in one UPDATE (:meth:`RetailCustomerFacts._write_ledger_facts`): a row
+    rewritten once per refresh, not once per fact."""
+
+    figures: SQL  # SELECT partner_id and the figure columns: one row per customer
+    columns: dict  # res_partner column -> its figure column (NULL without figures)
+    returning: tuple = ()  # figure columns returned for the customers whose fact changed
+    # Called with {partner id: returned figures} of the customers whose fact changed.
+    on_written: Callable | None = None
+
+
 class RetailCustomerFacts(models.AbstractModel):
     """The customer facts derived from the ledgers — points balance and tier, purchase
     statistics, funnel stage, debt, segments — kept up to date without ever failing the
@@ -48,8 +62,8 @@ class RetailCustomerFacts(models.AbstractModel):
     refreshed in the request. The test runner's requests share the test's transaction and
     keep refreshing everything in it.
 
-    Another addon adds a ledger fact by overriding :meth:`_refresh`, a fact derived from
-    them by overriding :meth:`_on_facts_changed`, what follows a purchase by overriding
+    Another addon adds a ledger fact by overriding :meth:`_ledger_fact_updates`, a fact
+    derived from them by overriding :meth:`_on_facts_changed`, what follows a purchase by overriding
     :meth:`_on_purchases` (calling super); a bridge whose documents make purchases (a
     point of sale's orders) calls :meth:`_publish_purchases` with them."""
 
@@ -167,16 +181,86 @@ class RetailCustomerFacts(models.AbstractModel):
     @api.model
     def _refresh(self, partner_ids, facts=None):
         """Recompute the ledger facts of these commercial partners (points, statistics,
-        debt), set-based, one statement per fact, then publish the change to what derives
-        from them (:meth:`_on_facts_changed`); the caller holds their rows."""
-        Partner = self.env["res.partner"].sudo()
-        if facts is None or "points" in facts:
-            Partner._retail_points_refresh(partner_ids)
-        if facts is None or "stats" in facts:
-            Partner._retail_stats_refresh(partner_ids)
-        if facts is None or "debt" in facts:
-            Partner._retail_debt_refresh(partner_ids)
+        debt), set-based, in one statement, then publish the change to what derives from
+        them (:meth:`_on_facts_changed`); the caller holds their rows."""
+        self._write_ledger_facts(partner_ids, self._ledger_fact_updates(partner_ids, facts))
         self._on_facts_changed(partner_ids, facts)
+
+    @api.model
+    def _ledger_fact_updates(self, partner_ids, facts):
+        """{fact: :class:`LedgerFactUpdate`} of the ledger ``facts`` (None: all) of these
+        commercial partners. Extension point: a ledger of another addon adds its fact
+        (calling super)."""
+        Partner = self.env["res.partner"].sudo()
+        updates = {}
+        if facts is None or "points" in facts:
+            updates["points"] = Partner._retail_points_update(partner_ids)
+        if facts is None or "stats" in facts:
+            updates["stats"] = Partner._retail_stats_update(partner_ids)
+        if facts is None or "debt" in facts:
+            updates["debt"] = Partner._retail_debt_update(partner_ids)
+        return updates
+
+    @api.model
+    def _write_ledger_facts(self, partner_ids, updates):
+        """Write the figures of ``updates`` ({fact: :class:`LedgerFactUpdate`}) on these
+        commercial partners in one UPDATE, only where a figure changed; each fact's
+        ``on_written`` hears of its changes. Returns {fact: ids of the partners whose fact
+        changed}."""
+        partner_ids = list(partner_ids)
+        if not updates or not partner_ids:
+            return {fact: [] for fact in updates}
+        facts = list(updates)
+
+        def alias(fact):
+            return SQL.identifier(f"fact_{fact}")
+
+        def changed(fact):
+            # The row as it was (``old``): RETURNING sees the new values on ``p``.
+            return SQL("(%s)", SQL(" OR ").join(
+                SQL("old.%s IS DISTINCT FROM %s",
+                    SQL.identifier(column), SQL.identifier(f"fact_{fact}", figure))
+                for column, figure in updates[fact].columns.items()))
+
+        self.env.cr.execute(SQL(
+            """
+            WITH %(figures)s
+            UPDATE res_partner p SET %(assignments)s
+              FROM unnest(%(ids)s::int[]) AS target(id)
+              JOIN res_partner old ON old.id = target.id
+              %(joins)s
+             WHERE p.id = target.id AND (%(any_change)s)
+            RETURNING p.id, %(returning)s
+            """,
+            figures=SQL(", ").join(
+                SQL("%s AS (%s)", alias(fact), updates[fact].figures) for fact in facts),
+            assignments=SQL(", ").join(
+                SQL("%s = %s", SQL.identifier(column), SQL.identifier(f"fact_{fact}", figure))
+                for fact in facts for column, figure in updates[fact].columns.items()),
+            ids=partner_ids,
+            joins=SQL(" ").join(
+                SQL("LEFT JOIN %(fact)s ON %(fact)s.partner_id = target.id", fact=alias(fact))
+                for fact in facts),
+            any_change=SQL(" OR ").join(changed(fact) for fact in facts),
+            returning=SQL(", ").join(
+                [changed(fact) for fact in facts]
+                + [SQL.identifier(f"fact_{fact}", figure)
+                   for fact in facts for figure in updates[fact].returning]),
+        ))
+        rows = self.env.cr.fetchall()
+        written = {}
+        offset = 1 + len(facts)
+        for index, fact in enumerate(facts):
+            update = updates[fact]
+            returned = {row[0]: row[offset:offset + len(update.returning)]
+                        for row in rows if row[1 + index]}
+            offset += len(update.returning)
+            written[fact] = list(returned)
+            if returned:
+                self.env["res.partner"].invalidate_model(list(update.columns))
+                if update.on_written:
+                    update.on_written(returned)
+        return written
 
     @api.model
     def _on_facts_changed(self, partner_ids, facts):

@@ -120,11 +120,11 @@ class TestFunnel(RetailCommon):
         newcomer = self.Partner.create({"name": "Khách làm mới một lần"})
         self.env.cr.flush()
         Partner = type(self.env["res.partner"])
-        with patch.object(Partner, "_retail_debt_refresh", autospec=True,
-                          side_effect=Partner._retail_debt_refresh) as debt_refresh:
+        with patch.object(Partner, "_retail_debt_update", autospec=True,
+                          side_effect=Partner._retail_debt_update) as debt_update:
             self._sell(newcomer, 100000)
             self.env.cr.flush()
-        self.assertEqual(debt_refresh.call_count, 1)
+        self.assertEqual(debt_update.call_count, 1)
         self.assertEqual(newcomer.retail_stage_id, self.stage["contract"])
 
     def test_second_purchase_on_another_day_is_repeat(self):
