@@ -178,11 +178,9 @@ class ResPartner(models.Model):
         """Rewrite the debt figures of these partners' commercial partners (None: all) from
         the journal items in one statement; only rows whose figures changed are written.
         Returns the ids of the partners whose figures changed."""
-        facts = self.env["retail.customer.facts"]
         if partner_ids is not None:
-            partner_ids = facts._commercial_ids(partner_ids)
-            return facts._write_ledger_facts(
-                partner_ids, {"debt": self._retail_debt_update(partner_ids)})["debt"]
+            return self._retail_debt_write(
+                self.env["retail.customer.facts"]._commercial_ids(partner_ids))
         self.env["retail.sql.facts"]._receivables_flush()
         self.flush_model(["retail_debt_status"])
         # Every partner with figures now, plus every partner that had some.
@@ -210,6 +208,13 @@ class ResPartner(models.Model):
         return changed
 
     @api.model
+    def _retail_debt_write(self, commercial_ids):
+        """Rewrite the debt figures of these commercial partners in one statement; returns
+        the ids of those whose figures changed."""
+        return self.env["retail.customer.facts"]._write_ledger_facts(
+            commercial_ids, {"debt": self._retail_debt_update(commercial_ids)})["debt"]
+
+    @api.model
     def _cron_retail_refresh_debt(self):
         """Nightly: overdue figures move with the calendar even when no entry changes. In
         batches committed with the cron's progress, each locking its customers first
@@ -227,7 +232,7 @@ class ResPartner(models.Model):
             facts._receivable_items(open_only=True)))
         partner_ids = [row[0] for row in self.env.cr.fetchall()]
         self.env["retail.customer.facts"]._run_in_locked_batches(
-            [(batch, Partner._retail_debt_refresh)
+            [(batch, Partner._retail_debt_write)
              for batch in split_every(DEBT_BATCH_SIZE, partner_ids)],
             resumable=False)
 
