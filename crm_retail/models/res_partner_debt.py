@@ -178,34 +178,14 @@ class ResPartner(models.Model):
         """Rewrite the debt figures of these partners' commercial partners (None: all) from
         the journal items in one statement; only rows whose figures changed are written.
         Returns the ids of the partners whose figures changed."""
+        facts = self.env["retail.customer.facts"]
         if partner_ids is not None:
-            return self._retail_debt_write(
-                self.env["retail.customer.facts"]._commercial_ids(partner_ids))
-        self.env["retail.sql.facts"]._receivables_flush()
-        self.flush_model(["retail_debt_status"])
+            return self._retail_debt_write(facts._commercial_ids(partner_ids))
         # Every partner with figures now, plus every partner that had some.
-        self.env.cr.execute(SQL(
-            """
-            WITH figures AS (%(figures)s),
-            targets AS (SELECT id FROM res_partner WHERE retail_debt_status IS NOT NULL
-                        UNION SELECT partner_id FROM figures)
-            UPDATE res_partner p SET %(assignments)s
-              FROM targets t LEFT JOIN figures f ON f.partner_id = t.id
-             WHERE p.id = t.id AND (%(any_change)s)
-            RETURNING p.id
-            """,
-            figures=self._retail_debt_figures(),
-            assignments=SQL(", ").join(
-                SQL("%s = f.%s", SQL.identifier(column), SQL.identifier(column))
-                for column in DEBT_FIELDS),
-            any_change=SQL(" OR ").join(
-                SQL("p.%s IS DISTINCT FROM f.%s", SQL.identifier(column), SQL.identifier(column))
-                for column in DEBT_FIELDS),
-        ))
-        changed = [row[0] for row in self.env.cr.fetchall()]
-        if changed:
-            self.invalidate_model(DEBT_FIELDS)
-        return changed
+        return facts._write_ledger_facts(SQL(
+            """SELECT id FROM res_partner WHERE retail_debt_status IS NOT NULL
+               UNION SELECT partner_id FROM fact_debt"""),
+            {"debt": self._retail_debt_update(None)})["debt"]
 
     @api.model
     def _retail_debt_write(self, commercial_ids):

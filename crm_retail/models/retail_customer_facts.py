@@ -63,8 +63,8 @@ class RetailCustomerFacts(models.AbstractModel):
     keep refreshing everything in it.
 
     Another addon adds a ledger fact by overriding :meth:`_ledger_fact_updates`, a fact
-    derived from them by overriding :meth:`_on_facts_changed`, what follows a purchase by overriding
-    :meth:`_on_purchases` (calling super); a bridge whose documents make purchases (a
+    derived from them by overriding :meth:`_on_facts_changed`, what follows a purchase by
+    overriding :meth:`_on_purchases` (calling super); a bridge whose documents make purchases (a
     point of sale's orders) calls :meth:`_publish_purchases` with them."""
 
     _name = "retail.customer.facts"
@@ -204,11 +204,17 @@ class RetailCustomerFacts(models.AbstractModel):
     @api.model
     def _write_ledger_facts(self, partner_ids, updates):
         """Write the figures of ``updates`` ({fact: :class:`LedgerFactUpdate`}) on these
-        commercial partners in one UPDATE, only where a figure changed; each fact's
-        ``on_written`` hears of its changes. Returns {fact: ids of the partners whose fact
-        changed}."""
-        partner_ids = list(partner_ids)
-        if not updates or not partner_ids:
+        commercial partners (ids, or an SQL query selecting them, which may read the
+        figures of a fact as ``fact_<fact>``) in one UPDATE, only where a figure changed;
+        each fact's ``on_written`` hears of its changes. Returns {fact: ids of the partners
+        whose fact changed}."""
+        if isinstance(partner_ids, SQL):
+            targets = partner_ids
+        elif partner_ids:
+            targets = SQL("SELECT id FROM unnest(%s::int[]) AS id", list(partner_ids))
+        else:
+            targets = None
+        if not updates or targets is None:
             return {fact: [] for fact in updates}
         facts = list(updates)
 
@@ -226,7 +232,7 @@ class RetailCustomerFacts(models.AbstractModel):
             """
             WITH %(figures)s
             UPDATE res_partner p SET %(assignments)s
-              FROM unnest(%(ids)s::int[]) AS target(id)
+              FROM (%(targets)s) AS target(id)
               JOIN res_partner old ON old.id = target.id
               %(joins)s
              WHERE p.id = target.id AND (%(any_change)s)
@@ -237,7 +243,7 @@ class RetailCustomerFacts(models.AbstractModel):
             assignments=SQL(", ").join(
                 SQL("%s = %s", SQL.identifier(column), SQL.identifier(f"fact_{fact}", figure))
                 for fact in facts for column, figure in updates[fact].columns.items()),
-            ids=partner_ids,
+            targets=targets,
             joins=SQL(" ").join(
                 SQL("LEFT JOIN %(fact)s ON %(fact)s.partner_id = target.id", fact=alias(fact))
                 for fact in facts),
