@@ -22,10 +22,12 @@ trial), on fresh copies (``createdb -T``, dropped after):
   and the line of Odoo or crm_retail that ran it, with the line of crm_retail that led
   there), then one invoice alone; the statements crm_retail adds to them, and those it
   runs fewer times, are printed, most first.
-- **Over HTTP**: each copy served by ``odoo --workers=4`` (tests/conftest.py ``serve``),
-  one JSON-2 client does a cashier's flow ``HTTP_ROUNDS`` times in a row after
-  ``HTTP_WARMUP`` untimed ones: create one invoice for an existing customer, then
-  ``action_post`` it. Latency p50 and p95 of the post call and of create + post.
+- **Over HTTP**: both copies served at once, each by ``odoo --workers=4``
+  (tests/conftest.py ``serve``); a JSON-2 client per copy does a cashier's flow
+  ``HTTP_ROUNDS`` times after ``HTTP_WARMUP`` untimed ones: create one invoice for an
+  existing customer, then ``action_post`` it. The two cashiers take turns, A B B A A B...
+  (paired rounds: a slower minute of the machine slows both sides, not the one whose turn
+  it is). Latency p50 and p95 of the post call and of create + post.
 
 Printed: a table of vanilla, crm_retail and their ratio, and ``PASS``/``FAIL`` per target:
 time and queries of each scenario <= 1.10 x vanilla's, p50 and p95 of the post call over
@@ -37,6 +39,7 @@ Environment: BENCH_POSTING_TRIALS (3), BENCH_POSTING_INVOICES (1000), BENCH_POST
 BENCH_POSTING_HTTP_WARMUP (10), BENCH_POSTING_HTTP=0 (skip the HTTP part).
 Logs: .local/bench/posting-*.log.
 """
+import contextlib
 import json
 import os
 import re
@@ -260,49 +263,73 @@ def percentile(values, percent):
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
-def over_http(template, label, trial):
+class Cashier:
+    """One served copy and what its cashier needs: a product with the sale tax and
+    ``HTTP_WARMUP`` existing customers (each has its first purchase in the warm-up)."""
+
+    def __init__(self, client):
+        self.client = client
+        (company,) = client.call("res.company", "search_read", domain=[],
+                                 fields=["account_sale_tax_id"], limit=1)
+        tax = company["account_sale_tax_id"]
+        self.tax_ids = [tax[0] if isinstance(tax, list) else tax] if tax else []
+        (self.product,) = client.call("product.product", "create", vals_list=[{
+            "name": "Bench product", "list_price": price(0),
+            "taxes_id": [(6, 0, self.tax_ids)]}])
+        self.customers = client.call("res.partner", "create", vals_list=[
+            {"name": f"Khách quen {i}", "phone": f"09{i:08d}"}
+            for i in range(max(HTTP_WARMUP, 1))])
+        self.post_times, self.round_times = [], []
+        self.move = None
+
+    def sell(self, number):
+        """Create one invoice and post it; their latencies kept after the warm-up."""
+        start = time.perf_counter()
+        (self.move,) = self.client.call("account.move", "create", vals_list=[{
+            "move_type": "out_invoice",
+            "partner_id": self.customers[number % len(self.customers)],
+            "invoice_line_ids": [(0, 0, {
+                "product_id": self.product, "quantity": 1, "price_unit": price(number),
+                "tax_ids": [(6, 0, self.tax_ids)]})],
+        }])
+        posting = time.perf_counter()
+        self.client.call("account.move", "action_post", ids=[self.move])
+        end = time.perf_counter()
+        if number >= HTTP_WARMUP:
+            self.post_times.append(end - posting)
+            self.round_times.append(end - start)
+
+    def result(self):
+        (state,) = self.client.call("account.move", "read", ids=[self.move], fields=["state"])
+        if state["state"] != "posted":
+            raise RuntimeError(f"invoice {self.move} not posted over HTTP: {state}")
+        return {"post_p50": percentile(self.post_times, 50),
+                "post_p95": percentile(self.post_times, 95),
+                "round_p50": percentile(self.round_times, 50),
+                "round_p95": percentile(self.round_times, 95)}
+
+
+def over_http(templates, trial):
+    """Both copies served at once, their cashiers' rounds interleaved A B B A A B...: what
+    slows the machine for a while (another process, the disk) falls on both sides alike.
+    Each post is preceded by its own side's create, long enough for what runs after the
+    previous response (crm_retail's refresh) to be over. {label: latencies}."""
     from conftest import OdooClient, serve
 
-    db = f"crm_retail_posting_http_{os.getpid()}"
-    shell(f"drop_db {db}; copy_db {template} {db}")
-    log_path = LOGDIR / f"posting-http-{label}-{trial}.log"
-    try:
-        with serve(db, log_path) as (url, _server):
-            client = OdooClient(url, db)
-            (company,) = client.call("res.company", "search_read", domain=[],
-                                     fields=["account_sale_tax_id"], limit=1)
-            tax = company["account_sale_tax_id"]
-            tax_ids = [tax[0] if isinstance(tax, list) else tax] if tax else []
-            (product,) = client.call("product.product", "create", vals_list=[{
-                "name": "Bench product", "list_price": price(0),
-                "taxes_id": [(6, 0, tax_ids)]}])
-            # Existing customers: each has its first purchase in the warm-up.
-            customers = client.call("res.partner", "create", vals_list=[
-                {"name": f"Khách quen {i}", "phone": f"09{i:08d}"}
-                for i in range(max(HTTP_WARMUP, 1))])
-            post_times, round_times = [], []
-            for number in range(HTTP_WARMUP + HTTP_ROUNDS):
-                start = time.perf_counter()
-                (move,) = client.call("account.move", "create", vals_list=[{
-                    "move_type": "out_invoice",
-                    "partner_id": customers[number % len(customers)],
-                    "invoice_line_ids": [(0, 0, {
-                        "product_id": product, "quantity": 1, "price_unit": price(number),
-                        "tax_ids": [(6, 0, tax_ids)]})],
-                }])
-                posting = time.perf_counter()
-                client.call("account.move", "action_post", ids=[move])
-                end = time.perf_counter()
-                if number >= HTTP_WARMUP:
-                    post_times.append(end - posting)
-                    round_times.append(end - start)
-            (state,) = client.call("account.move", "read", ids=[move], fields=["state"])
-            if state["state"] != "posted":
-                raise RuntimeError(f"invoice {move} not posted over HTTP: {state}")
-    finally:
-        shell(f"drop_db {db}")
-    return {"post_p50": percentile(post_times, 50), "post_p95": percentile(post_times, 95),
-            "round_p50": percentile(round_times, 50), "round_p95": percentile(round_times, 95)}
+    dbs = {label: f"crm_retail_posting_http_{label}_{os.getpid()}" for label in templates}
+    with contextlib.ExitStack() as stack:
+        cashiers = {}
+        for label, template in templates.items():
+            shell(f"drop_db {dbs[label]}; copy_db {template} {dbs[label]}")
+            stack.callback(shell, f"drop_db {dbs[label]}")
+            url, _server = stack.enter_context(
+                serve(dbs[label], LOGDIR / f"posting-http-{label}-{trial}.log"))
+            cashiers[label] = Cashier(OdooClient(url, dbs[label]))
+        labels = list(cashiers)
+        for number in range(HTTP_WARMUP + HTTP_ROUNDS):
+            for label in (labels if number % 2 == trial % 2 else labels[::-1]):
+                cashiers[label].sell(number)
+        return {label: cashier.result() for label, cashier in cashiers.items()}
 
 
 def fold(text):
@@ -388,8 +415,9 @@ def main(vanilla, crm_retail):
             print(f"[bench posting] trial {trial} {label:10s}: {figures}; load "
                   f"{os.getloadavg()[0]:.1f}, tax: {result['tax']}", flush=True)
         if HTTP:
+            results = over_http(templates, trial)
             for label in order:
-                result = over_http(templates[label], label, trial)
+                result = results[label]
                 http[label].append(result)
                 print(f"[bench posting] trial {trial} {label:10s} HTTP: post p50 "
                       f"{1000 * result['post_p50']:.0f} ms p95 {1000 * result['post_p95']:.0f} ms"
