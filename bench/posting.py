@@ -2,10 +2,12 @@
 
 Run by ``make bench`` (scripts/bench.sh) with the two template databases to compare, both
 installed the same way: one with only crm_retail's dependencies (``deps_template``), one
-with crm_retail as well. Each trial runs both, in turn (the order alternates from trial to
-trial), on fresh copies (``createdb -T``, dropped after):
+with crm_retail as well. Each trial runs both on fresh copies (``createdb -T``, dropped
+after), side by side: the two sides take turns step by step, A B B A... (paired, so that a
+slower minute of the machine falls on both sides, not on the one whose turn it is):
 
-- **In process** (this file run by ``odoo shell``, as the administrator, not superuser):
+- **In process** (this file run by ``odoo shell`` on each copy, as the administrator, not
+  superuser; each step, a creation or a batch, waits for the driver's go on a FIFO):
   customers, a product and the draft invoices are created through the ORM, untimed (one
   product line with a price and the company's sale tax, the same in both databases; no
   invoice date: posting sets today's, as from the invoice form); then the invoices are
@@ -153,6 +155,19 @@ def shell_trial(env):
         cr.commit()
         return moves.ids
 
+    turns_path = os.environ.get("BENCH_POSTING_TURNS")
+    turns = []
+
+    def my_turn():
+        """Wait until the driver says go (a line on the FIFO ``BENCH_POSTING_TURNS``): the
+        two databases' shells take turns step by step, never working at the same time."""
+        if not turns_path:
+            return
+        print("BENCH_WAIT", flush=True)
+        if not turns:
+            turns.append(open(turns_path))  # noqa: SIM115 (open for the whole trial)
+        turns[0].readline()
+
     cr.execute("SELECT pg_backend_pid()")
     backend_stat = Path(f"/proc/{cr.fetchone()[0]}/stat")
     ticks = os.sysconf("SC_CLK_TCK")
@@ -187,6 +202,7 @@ def shell_trial(env):
         return [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
 
     # Warm the caches (registry, templates, sequences) outside the timing.
+    my_turn()
     post(draft_invoices(new_customers(WARMUP, "warm-up"), WARMUP))
     result = {"db": cr.dbname, "tax": company.account_sale_tax_id.display_name or None}
     scenarios = {
@@ -194,8 +210,13 @@ def shell_trial(env):
         "repeat": lambda: new_customers(REPEAT_CUSTOMERS, "repeat"),
     }
     for name in SCENARIOS:
+        my_turn()
         customers = scenarios[name]()
-        timings = [post(batch) for batch in batches(draft_invoices(customers, INVOICES))]
+        drafts = draft_invoices(customers, INVOICES)
+        timings = []
+        for batch in batches(drafts):
+            my_turn()
+            timings.append(post(batch))
         result[name] = {"seconds": sum(t for t, _c, _q in timings),
                         "cpu": sum(c for _t, c, _q in timings),
                         "queries": sum(q for _t, _c, q in timings),
@@ -203,6 +224,7 @@ def shell_trial(env):
         if profile:
             # One more batch, the queries recorded: first purchases, or the same customers'
             # next purchase.
+            my_turn()
             extra = new_customers(BATCH, "profile") if name == "first" else customers
             ids = draft_invoices(extra, BATCH)
             with QueryRecorder() as recorder:
@@ -211,6 +233,7 @@ def shell_trial(env):
                                        "sql": recorder.result()}
     if profile:
         # One invoice alone, as a cashier posts it: what crm_retail adds per transaction.
+        my_turn()
         ids = draft_invoices(customers[:1], 1)
         with QueryRecorder() as recorder:
             seconds, _cpu, queries = post(ids)
@@ -230,27 +253,64 @@ def shell(script):
                    env=PG_ENV, capture_output=True)
 
 
-def in_process(template, label, trial):
+def in_process(templates, trial):
+    """One trial in process: each template on a fresh copy, in its own ``odoo shell``; the
+    two shells take turns step by step (the order alternates: A B B A...), so that a slower
+    minute of the machine falls on both sides. {label: the shell's result}."""
     from conftest import CONF, ODOO, PG_ENV
 
-    db = f"crm_retail_posting_{os.getpid()}"
-    shell(f"drop_db {db}; copy_db {template} {db}")
-    log_path = LOGDIR / f"posting-{label}-{trial}.log"
-    try:
-        with open(__file__) as script, open(log_path, "w") as log:
-            done = subprocess.run(
+    runs = {}
+    with contextlib.ExitStack() as stack:
+        for label, template in templates.items():
+            db = f"crm_retail_posting_{label}_{os.getpid()}"
+            shell(f"drop_db {db}; copy_db {template} {db}")
+            stack.callback(shell, f"drop_db {db}")
+            turns = LOGDIR / f"posting-{label}-{os.getpid()}.turns"
+            turns.unlink(missing_ok=True)
+            os.mkfifo(turns)
+            stack.callback(turns.unlink, missing_ok=True)
+            log_path = LOGDIR / f"posting-{label}-{trial}.log"
+            log = stack.enter_context(open(log_path, "w"))
+            script = stack.enter_context(open(__file__))
+            process = stack.enter_context(subprocess.Popen(
                 [ODOO, "shell", "-c", CONF, "-d", db, "--no-http", "--log-level=warn"],
                 stdin=script, stdout=subprocess.PIPE, stderr=log, text=True,
-                env={**PG_ENV, "BENCH_POSTING_PROFILE": "1" if trial == 1 else "0"})
-    finally:
-        shell(f"drop_db {db}")
-    with open(log_path, "a") as log:
-        log.write(done.stdout)
-    for line in done.stdout.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            return json.loads(line.split(" ", 1)[1])
-    raise RuntimeError(f"no result from odoo shell on {label} (exit {done.returncode}); "
-                       f"see {log_path}:\n{log_path.read_text(errors='replace')[-3000:]}")
+                env={**PG_ENV, "BENCH_POSTING_TURNS": str(turns),
+                     "BENCH_POSTING_PROFILE": "1" if trial == 1 else "0"}))
+            stack.callback(process.kill)
+            runs[label] = {"process": process, "turns": turns, "log": log_path,
+                           "result": None, "go": None}
+
+        def next_stop(run):
+            """Read the shell's output up to its next wait; False once it has finished."""
+            for line in run["process"].stdout:
+                if line.startswith("BENCH_WAIT"):
+                    return True
+                if line.startswith("BENCH_RESULT "):
+                    run["result"] = json.loads(line.split(" ", 1)[1])
+            run["process"].wait()
+            if run["result"] is None:
+                raise RuntimeError(
+                    f"no result from odoo shell on {run['log'].name} (exit "
+                    f"{run['process'].returncode}): "
+                    f"{run['log'].read_text(errors='replace')[-3000:]}")
+            return False
+
+        working = {label: next_stop(run) for label, run in runs.items()}
+        step = 0
+        while any(working.values()):
+            labels = list(runs) if step % 2 == trial % 2 else list(runs)[::-1]
+            for label in labels:
+                run = runs[label]
+                if not working[label]:
+                    continue
+                if run["go"] is None:
+                    run["go"] = stack.enter_context(open(run["turns"], "w"))
+                run["go"].write("go\n")
+                run["go"].flush()
+                working[label] = next_stop(run)
+            step += 1
+    return {label: run["result"] for label, run in runs.items()}
 
 
 def spread(batches):
@@ -403,8 +463,9 @@ def main(vanilla, crm_retail):
     profiles = {}
     for trial in range(1, TRIALS + 1):
         order = list(templates) if trial % 2 else list(templates)[::-1]
+        results = in_process(templates, trial)
         for label in order:
-            result = in_process(templates[label], label, trial)
+            result = results[label]
             runs[label].append(result)
             if trial == 1:
                 profiles[label] = {name: result[name].get("profile") for name in PROFILES}
