@@ -84,11 +84,11 @@ class AccountMove(models.Model):
             and move.commercial_partner_id not in move.company_id.partner_id
         )
 
-    def _retail_expected_points(self, earned_by_move):
+    def _retail_expected_points(self, earned_by_move, multipliers):
         """Points each posted document should carry (invoices earn, credit notes take
-        back their share of the invoice they refund); 0 for the others."""
+        back their share of the invoice they refund); 0 for the others. ``multipliers``:
+        {move id: its customer's tier multiplier} (:meth:`_retail_points_history`)."""
         expected = {}
-        multipliers = None
         for move in self:
             company = move.company_id
             # Empty (a company created without crm_retail loaded) means the default, total.
@@ -105,8 +105,6 @@ class AccountMove(models.Model):
                 # Points switched off: nothing new is earned, nothing earned is lost.
                 expected[move.id] = earned_by_move[move.id][0]
                 continue
-            if multipliers is None:
-                multipliers = self._retail_tier_multipliers()
             multiplier = multipliers.get(move.id) or 1.0
             if move.move_type == "out_invoice":
                 if base < company.retail_points_min_amount:
@@ -130,25 +128,38 @@ class AccountMove(models.Model):
                         -base / company.retail_points_amount * multiplier + 1e-6)
         return expected
 
-    def _retail_tier_multipliers(self):
-        """{move id: the points multiplier of its customer's tier in its company}, in one
-        query, whoever posts (an accountant may not read tiers). Read through the ORM, the
-        company-dependent tier would fetch every company-dependent field of the customer."""
+    def _retail_points_history(self):
+        """``(net, multipliers)`` of these documents, in one query whoever posts (an
+        accountant may not read tiers): ``net`` {move id: (points earned, points used)} in
+        the points history, ``multipliers`` {move id: the points multiplier of its
+        customer's tier in its company}. Read through the ORM, the company-dependent tier
+        would fetch every company-dependent field of the customer."""
         self.flush_recordset(["commercial_partner_id", "company_id"])
+        self.env["retail.points.line"].flush_model(["move_id", "points_earned", "points_used"])
         self.env["res.partner"].flush_model(["retail_loyalty_tier_id"])
         self.env["retail.tier"].flush_model(["points_multiplier"])
         self.env.cr.execute(SQL(
             """
-            SELECT move.id, tier.points_multiplier
+            SELECT move.id, COALESCE(history.earned, 0), COALESCE(history.used, 0),
+                   tier.points_multiplier
               FROM account_move move
-              JOIN res_partner partner ON partner.id = move.commercial_partner_id
-              JOIN retail_tier tier
+              LEFT JOIN (SELECT move_id, SUM(points_earned) AS earned,
+                                SUM(points_used) AS used
+                           FROM retail_points_line WHERE move_id = ANY(%(ids)s)
+                          GROUP BY move_id) history ON history.move_id = move.id
+              LEFT JOIN res_partner partner ON partner.id = move.commercial_partner_id
+              LEFT JOIN retail_tier tier
                 ON tier.id = (partner.retail_loyalty_tier_id ->> move.company_id::text)::int
-             WHERE move.id = ANY(%s)
+             WHERE move.id = ANY(%(ids)s)
             """,
-            self.ids,
+            ids=self.ids,
         ))
-        return dict(self.env.cr.fetchall())
+        net, multipliers = defaultdict(lambda: (0, 0)), {}
+        for move_id, earned, used, multiplier in self.env.cr.fetchall():
+            net[move_id] = (earned, used)
+            if multiplier is not None:
+                multipliers[move_id] = multiplier
+        return net, multipliers
 
     def _retail_sync_points(self, unlinking=False):
         """Bring the points history in line with these documents' state, set-based:
@@ -160,8 +171,8 @@ class AccountMove(models.Model):
         Line = self.env["retail.points.line"]
         # Earning lines and redemption lines of a document never mix: the first sum
         # is what it earned, the second what was paid with points on it.
-        net = Line._net_by_move(moves + moves.reversed_entry_id)
-        expected = {} if unlinking else moves._retail_expected_points(net)
+        net, multipliers = (moves + moves.reversed_entry_id)._retail_points_history()
+        expected = {} if unlinking else moves._retail_expected_points(net, multipliers)
         vals_list = []
         for move in moves:
             partner = move.commercial_partner_id

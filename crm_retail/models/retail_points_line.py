@@ -246,18 +246,6 @@ class RetailPointsLine(models.Model):
         return balances
 
     @api.model
-    def _net_by_move(self, moves):
-        """{move id: [points earned, points used]} of the history, in one query."""
-        groups = self.sudo()._read_group(
-            [("move_id", "in", moves.ids)],
-            groupby=["move_id"],
-            aggregates=["points_earned:sum", "points_used:sum"],
-        )
-        net = defaultdict(lambda: (0, 0))
-        net.update({move.id: (earned, used) for move, earned, used in groups})
-        return net
-
-    @api.model
     def _cron_expire_points(self):
         """Expire, first in first out, the points earned more than the company's expiry
         period ago and not used since; running it twice expires nothing more. In batches
