@@ -278,22 +278,24 @@ def in_process(templates, trial):
                 env={**PG_ENV, "BENCH_POSTING_TURNS": str(turns),
                      "BENCH_POSTING_PROFILE": "1" if trial == 1 else "0"}))
             stack.callback(process.kill)
-            runs[label] = {"process": process, "turns": turns, "log": log_path,
-                           "result": None, "go": None}
+            runs[label] = {"process": process, "turns": turns, "log_path": log_path,
+                           "log": log, "result": None, "go": None}
 
         def next_stop(run):
             """Read the shell's output up to its next wait; False once it has finished."""
             for line in run["process"].stdout:
+                run["log"].write(line)
                 if line.startswith("BENCH_WAIT"):
                     return True
                 if line.startswith("BENCH_RESULT "):
                     run["result"] = json.loads(line.split(" ", 1)[1])
             run["process"].wait()
             if run["result"] is None:
+                run["log"].flush()
                 raise RuntimeError(
-                    f"no result from odoo shell on {run['log'].name} (exit "
+                    f"no result from odoo shell on {run['log_path'].name} (exit "
                     f"{run['process'].returncode}): "
-                    f"{run['log'].read_text(errors='replace')[-3000:]}")
+                    f"{run['log_path'].read_text(errors='replace')[-3000:]}")
             return False
 
         working = {label: next_stop(run) for label, run in runs.items()}
