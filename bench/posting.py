@@ -301,8 +301,7 @@ def in_process(templates, trial):
         working = {label: next_stop(run) for label, run in runs.items()}
         step = 0
         while any(working.values()):
-            labels = list(runs) if step % 2 == trial % 2 else list(runs)[::-1]
-            for label in labels:
+            for label in paired_order(list(runs), step, trial):
                 run = runs[label]
                 if not working[label]:
                     continue
@@ -319,6 +318,12 @@ def spread(batches):
     """Min/median/max seconds of a scenario's batches."""
     times = sorted(batch[0] for batch in batches)
     return f"{times[0]:.2f}/{statistics.median(times):.2f}/{times[-1]:.2f}"
+
+
+def paired_order(labels, step, trial):
+    """The sides in the order they take step ``step`` of trial ``trial``: A B, B A, A B...,
+    the first side alternating from trial to trial."""
+    return labels if step % 2 == trial % 2 else labels[::-1]
 
 
 def percentile(values, percent):
@@ -389,7 +394,7 @@ def over_http(templates, trial):
             cashiers[label] = Cashier(OdooClient(url, dbs[label]))
         labels = list(cashiers)
         for number in range(HTTP_WARMUP + HTTP_ROUNDS):
-            for label in (labels if number % 2 == trial % 2 else labels[::-1]):
+            for label in paired_order(labels, number, trial):
                 cashiers[label].sell(number)
         return {label: cashier.result() for label, cashier in cashiers.items()}
 

@@ -28,7 +28,8 @@ class ResPartner(models.Model):
 
     # Debt (công nợ): per company, in company currency, on the commercial partner. Stored
     # company-dependent (one jsonb column per figure, like standard_price) so that they can be
-    # searched and grouped; written only by _retail_debt_refresh from the journal items.
+    # searched and grouped; written only by the customer facts refresh from the journal
+    # items (_retail_debt_update).
     retail_debt_amount = fields.Float(
         string="Debt", company_dependent=True, readonly=True, copy=False, digits=0,
         groups=DEBT_READERS,
@@ -144,45 +145,39 @@ class ResPartner(models.Model):
         )
 
     @api.model
-    def _retail_debt_figures(self, partner_ids=None):
-        """SELECT per commercial partner (of `partner_ids`, None: all) its debt figures, one
-        jsonb per column (company id -> figure), named as the columns."""
-        return SQL(
-            """
-            WITH facts AS (%s)
-            SELECT partner_id,
-                   jsonb_object_agg(company_id::text, debt) AS retail_debt_amount,
-                   jsonb_object_agg(company_id::text, overdue) AS retail_debt_overdue_amount,
-                   jsonb_object_agg(company_id::text, overdue_days) AS retail_debt_overdue_days,
-                   jsonb_object_agg(company_id::text, CASE
-                       WHEN debt <= 0 THEN 'none'
-                       WHEN overdue > 0 THEN 'overdue'
-                       ELSE 'owes' END) AS retail_debt_status
-              FROM facts GROUP BY partner_id
-            """,
-            self._retail_debt_query(partner_ids),
-        )
-
-    @api.model
     def _retail_debt_update(self, partner_ids):
-        """The debt figures of these commercial partners from the journal items, as written
-        by the customer facts refresh."""
+        """The debt figures of these commercial partners (None: all) from the journal
+        items, one jsonb per column (company id -> figure), as written by the customer facts
+        refresh."""
         self.env["retail.sql.facts"]._receivables_flush()
         return LedgerFactUpdate(
-            figures=self._retail_debt_figures(partner_ids),
+            figures=SQL(
+                """
+                WITH facts AS (%s)
+                SELECT partner_id,
+                       jsonb_object_agg(company_id::text, debt) AS retail_debt_amount,
+                       jsonb_object_agg(company_id::text, overdue)
+                           AS retail_debt_overdue_amount,
+                       jsonb_object_agg(company_id::text, overdue_days)
+                           AS retail_debt_overdue_days,
+                       jsonb_object_agg(company_id::text, CASE
+                           WHEN debt <= 0 THEN 'none'
+                           WHEN overdue > 0 THEN 'overdue'
+                           ELSE 'owes' END) AS retail_debt_status
+                  FROM facts GROUP BY partner_id
+                """,
+                self._retail_debt_query(partner_ids),
+            ),
             columns={column: column for column in DEBT_FIELDS},
         )
 
     @api.model
-    def _retail_debt_refresh(self, partner_ids=None):
-        """Rewrite the debt figures of these partners' commercial partners (None: all) from
-        the journal items in one statement; only rows whose figures changed are written.
-        Returns the ids of the partners whose figures changed."""
-        facts = self.env["retail.customer.facts"]
-        if partner_ids is not None:
-            return self._retail_debt_write(facts._commercial_ids(partner_ids))
+    def _retail_debt_refresh(self):
+        """Rewrite the debt figures of every customer from the journal items in one
+        statement (install, upgrade); only rows whose figures changed are written. Returns
+        the ids of the partners whose figures changed."""
         # Every partner with figures now, plus every partner that had some.
-        return facts._write_ledger_facts(SQL(
+        return self.env["retail.customer.facts"]._write_ledger_facts(SQL(
             """SELECT id FROM res_partner WHERE retail_debt_status IS NOT NULL
                UNION SELECT partner_id FROM fact_debt"""),
             {"debt": self._retail_debt_update(None)})["debt"]

@@ -218,14 +218,16 @@ class RetailCustomerFacts(models.AbstractModel):
             return {fact: [] for fact in updates}
         facts = list(updates)
 
-        def alias(fact):
-            return SQL.identifier(f"fact_{fact}")
+        def figure_column(fact, figure=None):
+            """The figures of ``fact`` (``fact_<fact>``), or one of their columns."""
+            return SQL.identifier(f"fact_{fact}", figure) if figure \
+                else SQL.identifier(f"fact_{fact}")
 
         def changed(fact):
             # The row as it was (``old``): RETURNING sees the new values on ``p``.
             return SQL("(%s)", SQL(" OR ").join(
                 SQL("old.%s IS DISTINCT FROM %s",
-                    SQL.identifier(column), SQL.identifier(f"fact_{fact}", figure))
+                    SQL.identifier(column), figure_column(fact, figure))
                 for column, figure in updates[fact].columns.items()))
 
         self.env.cr.execute(SQL(
@@ -239,18 +241,20 @@ class RetailCustomerFacts(models.AbstractModel):
             RETURNING p.id, %(returning)s
             """,
             figures=SQL(", ").join(
-                SQL("%s AS (%s)", alias(fact), updates[fact].figures) for fact in facts),
+                SQL("%s AS (%s)", figure_column(fact), updates[fact].figures)
+                for fact in facts),
             assignments=SQL(", ").join(
-                SQL("%s = %s", SQL.identifier(column), SQL.identifier(f"fact_{fact}", figure))
+                SQL("%s = %s", SQL.identifier(column), figure_column(fact, figure))
                 for fact in facts for column, figure in updates[fact].columns.items()),
             targets=targets,
             joins=SQL(" ").join(
-                SQL("LEFT JOIN %(fact)s ON %(fact)s.partner_id = target.id", fact=alias(fact))
+                SQL("LEFT JOIN %(fact)s ON %(fact)s.partner_id = target.id",
+                    fact=figure_column(fact))
                 for fact in facts),
             any_change=SQL(" OR ").join(changed(fact) for fact in facts),
             returning=SQL(", ").join(
                 [changed(fact) for fact in facts]
-                + [SQL.identifier(f"fact_{fact}", figure)
+                + [figure_column(fact, figure)
                    for fact in facts for figure in updates[fact].returning]),
         ))
         rows = self.env.cr.fetchall()
